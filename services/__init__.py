@@ -1,0 +1,1 @@
+"""The project's services. Each imports `shared`, never another service."""

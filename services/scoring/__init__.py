@@ -1,0 +1,1 @@
+"""scoring: turns stored events into indicator counts, incrementally (contributions and deltas)."""

@@ -1,0 +1,122 @@
+"""Whether a dossier was handled on time (indicators 2.1 and 5.4), as of a given instant.
+
+The rules of the methodology, in order:
+- the end of processing is the first `COMPLETED`, else the first `RESULT_RETURNED`, else the first
+  of `SUSPENDED` / `REJECTED` / `WITHDRAWN`;
+- supplement requests pause the clock until the citizen supplies; a pending one stops it at the
+  request; the paused time is taken off the end;
+- more than one supplement request makes the dossier overdue;
+- unfinished, its end is the evaluation instant; on time if the adjusted end is not after `due_at`.
+Only status steps at or before the evaluation instant are considered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.scoring.dossier import Facts
+
+END_PRIORITY: tuple[frozenset[str], ...] = (
+    frozenset({"COMPLETED"}),
+    frozenset({"RESULT_RETURNED"}),
+    frozenset({"SUSPENDED", "REJECTED", "WITHDRAWN"}),
+)
+SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"
+SUPPLEMENTED = "SUPPLEMENTED"
+_ZERO = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    finished: bool
+    # The raw end of processing (the evaluation instant when unfinished).
+    end: datetime
+    # End less the supplement waiting time: what is compared with `due_at`.
+    adjusted_end: datetime
+    on_time: bool
+    # "late" or "multiple_supplements" when not on time.
+    overdue_reason: str | None
+    supplement_requests: int
+    # Waiting time of supplements already answered (before `end`).
+    closed_pause: timedelta
+    # The request time of a supplement still pending at `end`, if any.
+    pending_since: datetime | None
+
+    @property
+    def clock_stopped_at(self) -> datetime | None:
+        """Where the processing clock stands still: a pending supplement or the end."""
+        if self.pending_since is not None:
+            return self.pending_since
+        return self.end if self.finished else None
+
+
+def end_of_processing(facts: Facts, as_of: datetime) -> datetime | None:
+    for statuses in END_PRIORITY:
+        for mark in facts.marks:  # sorted by time: the first match is the earliest
+            if mark.at > as_of:
+                break
+            if mark.status in statuses:
+                return mark.at
+    return None
+
+
+def _pauses(
+    facts: Facts, end: datetime
+) -> tuple[int, timedelta, datetime | None]:
+    """(requests, closed pause, pending since) for supplement steps up to `end`."""
+    requests = [m.at for m in facts.marks if m.status == SUPPLEMENT_REQUESTED and m.at <= end]
+    supplies = [m.at for m in facts.marks if m.status == SUPPLEMENTED and m.at <= end]
+    closed = _ZERO
+    pending_since: datetime | None = None
+    covered_until: datetime | None = None
+    supply_index = 0
+    for requested in requests:
+        while supply_index < len(supplies) and supplies[supply_index] < requested:
+            supply_index += 1  # a supply with no request before it answers nothing
+        if supply_index == len(supplies):
+            pending_since = requested if covered_until is None else max(requested, covered_until)
+            break
+        supplied = supplies[supply_index]
+        supply_index += 1
+        # Overlapping requests pause the clock once.
+        start = requested if covered_until is None else max(requested, covered_until)
+        if supplied > start:
+            closed += supplied - start
+            covered_until = supplied
+    return len(requests), closed, pending_since
+
+
+def evaluate(facts: Facts, as_of: datetime) -> Outcome:
+    """The on-time outcome of an accepted dossier as of `as_of`."""
+    finished_at = end_of_processing(facts, as_of)
+    end = finished_at if finished_at is not None else as_of
+    requests, closed, pending_since = _pauses(facts, end)
+    adjusted = (pending_since if pending_since is not None else end) - closed
+    if requests > 1:
+        on_time, reason = False, "multiple_supplements"
+    elif facts.due_at is not None and adjusted > facts.due_at:
+        on_time, reason = False, "late"
+    else:
+        # Without a due date, and until the catalogue gives the legal maximum, nothing is late.
+        on_time, reason = True, None
+    return Outcome(
+        finished=finished_at is not None,
+        end=end,
+        adjusted_end=adjusted,
+        on_time=on_time,
+        overdue_reason=reason,
+        supplement_requests=requests,
+        closed_pause=closed,
+        pending_since=pending_since,
+    )
+
+
+def overdue_crossing(facts: Facts, outcome: Outcome) -> datetime | None:
+    """When an unfinished, on-time dossier turns overdue if nothing else happens."""
+    if outcome.finished or not outcome.on_time or outcome.pending_since is not None:
+        return None
+    if facts.due_at is None:
+        return None
+    # On time while adjusted_end <= due_at, so the first overdue instant is just after.
+    return facts.due_at + outcome.closed_pause + timedelta(microseconds=1)

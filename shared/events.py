@@ -1,0 +1,255 @@
+"""Event contract v1: what the one-stop systems send, validated.
+
+`parse_record(raw, now=...)` is the one door: it returns an accepted event or a `Refusal` carrying
+a readable reason. It never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+MAX_EVENT_BYTES = 64 * 1024
+# Dates before this are data-entry errors, not dossiers (the one-stop systems started in 2018).
+EARLIEST_PLAUSIBLE = datetime(2015, 1, 1, tzinfo=UTC)
+# Source clocks drift; an event dated further ahead than this is refused.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+
+Code = Annotated[str, StringConstraints(pattern=r"^[\w.\-/:]{1,64}$")]
+EventId = Annotated[str, StringConstraints(pattern=r"^[\w.\-/:]{1,128}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+
+
+class DossierStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    RECEIVED = "RECEIVED"
+    NOT_ACCEPTED = "NOT_ACCEPTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"
+    PAYMENT_REQUESTED = "PAYMENT_REQUESTED"
+    SUPPLEMENTED = "SUPPLEMENTED"
+    WITHDRAWN = "WITHDRAWN"
+    SUSPENDED = "SUSPENDED"
+    COMPLETED = "COMPLETED"
+    RESULT_RETURNED = "RESULT_RETURNED"
+    REJECTED = "REJECTED"
+
+
+class Channel(StrEnum):
+    DIRECT = "DIRECT"
+    ONLINE = "ONLINE"
+    POSTAL = "POSTAL"
+
+
+class Rating(StrEnum):
+    SATISFIED = "SATISFIED"
+    UNSATISFIED = "UNSATISFIED"
+
+
+class UnitLevel(StrEnum):
+    PROVINCE = "PROVINCE"
+    DEPARTMENT = "DEPARTMENT"
+    COMMUNE = "COMMUNE"
+
+
+def _check_plausible(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    if value is None:
+        return None
+    if value < EARLIEST_PLAUSIBLE:
+        raise ValueError(f"{value.isoformat()} is before {EARLIEST_PLAUSIBLE.date()}")
+    now = (info.context or {}).get("now")
+    if now is not None and value > now + MAX_CLOCK_SKEW:
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value.astimezone(UTC)
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    event_id: EventId
+    schema_version: Literal[1]
+    source: Name
+    occurred_at: AwareDatetime
+
+    _plausible_occurred_at = field_validator("occurred_at")(_check_plausible)
+
+
+class DossierStatusEvent(_EventBase):
+    """A dossier's lifecycle step. Fields left out are unknown, not false."""
+
+    type: Literal["DOSSIER_STATUS"] = "DOSSIER_STATUS"
+    dossier_code: Code
+    unit_code: Code
+    procedure_code: Code | None = None
+    status: DossierStatus
+    received_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    channel: Channel | None = None
+    synced_to_national_portal: bool | None = None
+    fee_required: bool | None = None
+    paid_online: bool | None = None
+    e_result_issued: bool | None = None
+    digitized: bool | None = None
+    reused_data: bool | None = None
+    personal_store_linked: bool | None = None
+    population_data_used: bool | None = None
+    complaint: bool | None = None
+    paper_result_required: bool | None = None
+
+    _plausible_dates = field_validator("received_at", "due_at")(_check_plausible)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DossierStatusEvent:
+        if self.received_at and self.due_at and self.due_at < self.received_at:
+            raise ValueError("due_at is before received_at")
+        if self.status is DossierStatus.RECEIVED and self.received_at is None:
+            # The desk accepting the dossier is the event itself.
+            object.__setattr__(self, "received_at", self.occurred_at.astimezone(UTC))
+        return self
+
+
+class RatingEvent(_EventBase):
+    """A citizen's like or dislike of how a dossier was handled."""
+
+    type: Literal["RATING"]
+    dossier_code: Code
+    unit_code: Code
+    rating: Rating
+
+
+class UnitEvent(_EventBase):
+    """A unit of the catalogue (`catalog.events`)."""
+
+    type: Literal["UNIT"]
+    unit_code: Code
+    name: Name
+    level: UnitLevel
+    parent_code: Code | None = None
+    e_certified_copy: bool | None = None
+
+
+def _dossier_event_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type", "DOSSIER_STATUS"))
+    return str(getattr(value, "type", "DOSSIER_STATUS"))
+
+
+DossierEvent = Annotated[
+    Annotated[DossierStatusEvent, Tag("DOSSIER_STATUS")] | Annotated[RatingEvent, Tag("RATING")],
+    Discriminator(_dossier_event_type),
+]
+AnyEvent = DossierStatusEvent | RatingEvent | UnitEvent
+
+_DOSSIER_ADAPTER: TypeAdapter[DossierStatusEvent | RatingEvent] = TypeAdapter(DossierEvent)
+_CATALOG_ADAPTER: TypeAdapter[UnitEvent] = TypeAdapter(UnitEvent)
+
+EVENT_KIND = {DossierStatusEvent: "dossier_status", RatingEvent: "rating", UnitEvent: "unit"}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str
+    event_id: str | None = None
+
+
+def _format_errors(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts)
+
+
+def parse_record(
+    raw: bytes | None, *, catalog: bool = False, now: datetime | None = None
+) -> AnyEvent | Refusal:
+    """Validate one Kafka record value against contract v1."""
+    if raw is None:
+        return Refusal("empty record (no value)")
+    if len(raw) > MAX_EVENT_BYTES:
+        return Refusal(f"record of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return Refusal(f"not valid JSON: {error}")
+    if not isinstance(document, dict):
+        return Refusal(f"expected a JSON object, got {type(document).__name__}")
+    event_id = document.get("event_id")
+    event_id = event_id if isinstance(event_id, str) and len(event_id) <= 128 else None
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        return Refusal(
+            f"schema_version: unsupported {version!r}, this ingest reads {SCHEMA_VERSION}",
+            event_id,
+        )
+    adapter: TypeAdapter[Any] = _CATALOG_ADAPTER if catalog else _DOSSIER_ADAPTER
+    try:
+        # JSON mode keeps strict types (no "yes" for true) yet reads RFC 3339 strings as times.
+        event: AnyEvent = adapter.validate_json(raw, context={"now": now})
+    except ValidationError as error:
+        return Refusal(_format_errors(error), event_id)
+    return event
+
+
+def event_kind(event: AnyEvent) -> str:
+    return EVENT_KIND[type(event)]
+
+
+def event_subject(event: AnyEvent) -> str:
+    return event.unit_code if isinstance(event, UnitEvent) else event.dossier_code
+
+
+def format_instant(instant: datetime) -> str:
+    """UTC, fixed width: stored times then compare as strings in time order."""
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def normalized_payload(event: AnyEvent) -> dict[str, Any]:
+    """The stored form: JSON types, fixed-width UTC times, unknown fields omitted."""
+    payload = event.model_dump(exclude_none=True)
+    for name, value in payload.items():
+        if isinstance(value, datetime):
+            payload[name] = format_instant(value)
+        elif isinstance(value, StrEnum):
+            payload[name] = value.value
+    return payload
+
+
+def payload_hash(payload: dict[str, Any]) -> bytes:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def contract_json_schema() -> dict[str, Any]:
+    """The JSON Schema published as `docs/schemas/events-v1.json`."""
+    dossier = _DOSSIER_ADAPTER.json_schema()
+    catalog = _CATALOG_ADAPTER.json_schema()
+    defs = {**dossier.pop("$defs", {}), **catalog.pop("$defs", {})}
+    defs["UnitEvent"] = catalog
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://chiso766.example/schemas/events-v1.json",
+        "title": "Chỉ số 766 event contract, schema_version 1",
+        "oneOf": [*dossier["oneOf"], {"$ref": "#/$defs/UnitEvent"}],
+        "$defs": defs,
+    }

@@ -1,0 +1,194 @@
+"""The database: the event store written by ingest, and the read models written by scoring.
+
+Only `ingest` writes `events`, `dead_letters`, `ingest_offsets` and `ingest_counts`; only `scoring`
+writes the rest. The api reads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Every row carries the id of the transaction that wrote it, so that scoring can tail the store
+# without skipping rows whose sequence number was drawn before a slower transaction committed.
+CURRENT_TX_ID = text("(pg_current_xact_id()::text::bigint)")
+
+
+class Event(Base):
+    """An accepted event, stored once (`event_id` is the dedup key)."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=CURRENT_TX_ID)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    payload_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    source_topic: Mapped[str] = mapped_column(String(255))
+    source_partition: Mapped[int] = mapped_column(Integer)
+    source_offset: Mapped[int] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_events_tx_id_seq", "tx_id", "seq"),
+        Index("ix_events_subject", "subject"),
+    )
+
+
+class DeadLetter(Base):
+    """A refused record, kept with its reason even if the dead-letter topic is lost."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    value: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    dead_lettered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class IngestOffset(Base):
+    """The next Kafka offset to read, committed in the same transaction as what it produced."""
+
+    __tablename__ = "ingest_offsets"
+
+    consumer_group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+
+
+class IngestCount(Base):
+    """offered = stored + dead_lettered + duplicates, per topic."""
+
+    __tablename__ = "ingest_counts"
+
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    offered: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored: Mapped[int] = mapped_column(BigInteger, default=0)
+    dead_lettered: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Unit(Base):
+    """A department, commune or the province. Units seen only in dossiers have no level."""
+
+    __tablename__ = "units"
+
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+    # (occurred_at, event_id) of the catalogue event that last set it: last writer wins.
+    stamp: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_units_level", "level"),)
+
+
+class Dossier(Base):
+    """A dossier's merged state, its last applied contribution time, and columns for listings."""
+
+    __tablename__ = "dossiers"
+
+    dossier_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # ON_TIME, OVERDUE, IN_PROGRESS, IN_PROGRESS_OVERDUE, or NOT_COUNTED, as of `evaluated_at`.
+    outcome: Mapped[str] = mapped_column(String(24))
+    overdue_reason: Mapped[str | None] = mapped_column(String(32))
+    # overdue_by = (clock_stopped_at or now) - effective_due_at
+    effective_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    clock_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "ix_dossiers_overdue",
+            "unit_code",
+            "received_at",
+            postgresql_where=text("outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"),
+        ),
+        Index(
+            "ix_dossiers_next_transition_at",
+            "next_transition_at",
+            postgresql_where=text("next_transition_at IS NOT NULL"),
+        ),
+    )
+
+
+class IndicatorCount(Base):
+    """Numerator and denominator of one indicator, for one unit and one period."""
+
+    __tablename__ = "indicator_counts"
+
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    numerator: Mapped[int] = mapped_column(BigInteger, default=0)
+    denominator: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PeriodVersion(Base):
+    """Bumped whenever a period's counts change: the api's ETag, and the cheap poll."""
+
+    __tablename__ = "period_versions"
+
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScoringPosition(Base):
+    """How far scoring has read the event store, and the instant its counts are evaluated at."""
+
+    __tablename__ = "scoring_position"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_tx_id: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    events_applied: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
