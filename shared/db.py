@@ -8,7 +8,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def async_url(url: str) -> str:
@@ -45,3 +51,16 @@ async def engine_scope(url: str, *, application_name: str) -> AsyncIterator[Asyn
         yield engine
     finally:
         await engine.dispose()
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database error worth retrying: the server is unreachable, restarting, or a deadlock."""
+    if isinstance(error, OSError | ConnectionError):
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        code = getattr(error.orig, "sqlstate", None)
+        # 40001 serialization failure, 40P01 deadlock, 57P0x shutdown, 08xxx connection.
+        return bool(code) and (code in {"40001", "40P01"} or code[:2] in {"57", "08"})
+    return False

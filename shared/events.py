@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
-    Field,
     StringConstraints,
     Tag,
     TypeAdapter,
@@ -32,6 +31,7 @@ SCHEMA_VERSION = 1
 MAX_EVENT_BYTES = 64 * 1024
 # Dates before this are data-entry errors, not dossiers (the one-stop systems started in 2018).
 EARLIEST_PLAUSIBLE = datetime(2015, 1, 1, tzinfo=UTC)
+LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC)
 # Source clocks drift; an event dated further ahead than this is refused.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 
@@ -72,14 +72,22 @@ class UnitLevel(StrEnum):
     COMMUNE = "COMMUNE"
 
 
-def _check_plausible(value: datetime | None, info: ValidationInfo) -> datetime | None:
+def _check_past(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    """A time that has happened: not absurdly old, not ahead of the ingest clock."""
+    value = _check_plausible(value)
+    now = (info.context or {}).get("now")
+    if value is not None and now is not None and value > now + MAX_CLOCK_SKEW:
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
+def _check_plausible(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    if value < EARLIEST_PLAUSIBLE:
-        raise ValueError(f"{value.isoformat()} is before {EARLIEST_PLAUSIBLE.date()}")
-    now = (info.context or {}).get("now")
-    if now is not None and value > now + MAX_CLOCK_SKEW:
-        raise ValueError(f"{value.isoformat()} is in the future")
+    if not EARLIEST_PLAUSIBLE <= value <= LATEST_PLAUSIBLE:
+        raise ValueError(
+            f"{value.isoformat()} is outside {EARLIEST_PLAUSIBLE.year}-{LATEST_PLAUSIBLE.year}"
+        )
     return value.astimezone(UTC)
 
 
@@ -91,7 +99,7 @@ class _EventBase(BaseModel):
     source: Name
     occurred_at: AwareDatetime
 
-    _plausible_occurred_at = field_validator("occurred_at")(_check_plausible)
+    _occurred_in_the_past = field_validator("occurred_at")(_check_past)
 
 
 class DossierStatusEvent(_EventBase):
@@ -116,7 +124,8 @@ class DossierStatusEvent(_EventBase):
     complaint: bool | None = None
     paper_result_required: bool | None = None
 
-    _plausible_dates = field_validator("received_at", "due_at")(_check_plausible)
+    _received_in_the_past = field_validator("received_at")(_check_past)
+    _plausible_due_at = field_validator("due_at")(_check_plausible)
 
     @model_validator(mode="after")
     def _consistent(self) -> DossierStatusEvent:

@@ -20,6 +20,7 @@ class CommonSettings(BaseSettings):
     province_code: str = Field(
         default="19", description="The province's unit code; its scores pool all its units."
     )
+    province_name: str = "Tỉnh Thái Nguyên"
     timezone: str = "Asia/Ho_Chi_Minh"
     topic_dossier_events: str = "dossier.events"
     topic_catalog_events: str = "catalog.events"

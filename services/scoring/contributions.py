@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from shared.periods import Calendar, PeriodKind
 from services.scoring.dossier import Facts
 from services.scoring.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
+from shared.periods import Calendar, PeriodKind
 
 Cell = tuple[str, str]
 Contribution = dict[Cell, tuple[int, int]]

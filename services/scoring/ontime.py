@@ -61,9 +61,7 @@ def end_of_processing(facts: Facts, as_of: datetime) -> datetime | None:
     return None
 
 
-def _pauses(
-    facts: Facts, end: datetime
-) -> tuple[int, timedelta, datetime | None]:
+def _pauses(facts: Facts, end: datetime) -> tuple[int, timedelta, datetime | None]:
     """(requests, closed pause, pending since) for supplement steps up to `end`."""
     requests = [m.at for m in facts.marks if m.status == SUPPLEMENT_REQUESTED and m.at <= end]
     supplies = [m.at for m in facts.marks if m.status == SUPPLEMENTED and m.at <= end]

@@ -1,0 +1,1 @@
+"""api: serves rankings, unit detail and overdue dossiers from what scoring maintains."""

@@ -1,0 +1,290 @@
+"""HTTP routes. Every read answers a matching `If-None-Match` with 304 before doing any work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api import repository, schemas
+from services.api.repository import UnitRecord
+from services.api.service import ScoreBoard
+from shared.clock import Clock
+from shared.methodology import Methodology
+from shared.periods import Calendar, Period, PeriodError
+
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": schemas.ErrorOut},
+    422: {"description": "Invalid parameters"},
+}
+
+
+async def get_session(request: Request) -> AsyncSession:  # type: ignore[misc]
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_board(request: Request) -> ScoreBoard:
+    board: ScoreBoard = request.app.state.board
+    return board
+
+
+def get_calendar(request: Request) -> Calendar:
+    calendar: Calendar = request.app.state.calendar
+    return calendar
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+BoardDep = Annotated[ScoreBoard, Depends(get_board)]
+CalendarDep = Annotated[Calendar, Depends(get_calendar)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+PeriodParam = Annotated[
+    str,
+    Query(
+        description="week, month, quarter, half or year for the current one, or a key: "
+        "2026-W48, 2026-11, 2026-Q4, 2026-H2, 2026",
+        examples=["week", "2026-W48"],
+        max_length=16,
+    ),
+]
+
+
+def _period(calendar: Calendar, clock: Clock, name: str) -> Period:
+    try:
+        return calendar.resolve(name, clock.now())
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+def _period_out(period: Period) -> schemas.PeriodOut:
+    return schemas.PeriodOut(
+        key=period.key, kind=period.kind.value, start=period.start, end=period.end
+    )
+
+
+def _unit_out(unit: UnitRecord) -> schemas.UnitOut:
+    return schemas.UnitOut(code=unit.code, name=unit.name, level=unit.level)
+
+
+def _not_modified(request: Request, response: Response, etag: str) -> Response | None:
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-cache"
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    return None
+
+
+async def _as_of(session: AsyncSession) -> datetime | None:
+    position = await repository.scoring_position(session)
+    return position.as_of if position else None
+
+
+@router.get("/health", response_model=schemas.Health)
+async def health(session: SessionDep) -> schemas.Health:
+    await session.execute(text("SELECT 1"))
+    return schemas.Health(status="ok", database="ok")
+
+
+@router.get("/methodology")
+async def methodology(request: Request) -> Methodology:
+    current: Methodology = request.app.state.board.methodology
+    return current
+
+
+@router.get(
+    "/rankings",
+    response_model=schemas.Rankings,
+    responses={**ERRORS, 304: {"description": "Not modified since the ETag given"}},
+)
+async def rankings(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    board: BoardDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    level: Annotated[Literal["department", "commune"], Query()] = "department",
+    period: PeriodParam = "month",
+) -> schemas.Rankings | Response:
+    """Departments or communes ranked by total score for a period, with group points."""
+    resolved = _period(calendar, clock, period)
+    version = await repository.period_version(session, resolved.key)
+    if early := _not_modified(request, response, f"{board.etag(resolved.key, version)}.{level}"):
+        return early
+    scores = await board.scores(session, resolved.key, version)
+    units = await repository.units(session, level.upper())
+    return schemas.Rankings(
+        period=_period_out(resolved),
+        level=level,
+        methodology=board.methodology.version,
+        as_of=await _as_of(session),
+        items=[
+            schemas.RankingItem(
+                rank=ranked.rank,
+                unit=_unit_out(ranked.unit),
+                total=float(ranked.score.total),
+                groups={g.code: float(g.points) for g in ranked.score.groups},
+            )
+            for ranked in board.rank(scores, units)
+        ],
+    )
+
+
+async def _known_unit(session: AsyncSession, code: str) -> UnitRecord:
+    unit = await repository.unit(session, code)
+    if unit is None:
+        raise HTTPException(404, f"unknown unit {code!r}")
+    return unit
+
+
+@router.get(
+    "/units/{code}",
+    response_model=schemas.UnitDetail,
+    responses={**ERRORS, 304: {"description": "Not modified since the ETag given"}},
+)
+async def unit_detail(
+    code: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    board: BoardDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: PeriodParam = "month",
+) -> schemas.UnitDetail | Response:
+    """A unit's (or the province's) total, groups and every indicator with its counts."""
+    resolved = _period(calendar, clock, period)
+    unit = await _known_unit(session, code)
+    version = await repository.period_version(session, resolved.key)
+    if early := _not_modified(request, response, f"{board.etag(resolved.key, version)}.{code}"):
+        return early
+    unit_score = board.unit_score(await board.scores(session, resolved.key, version), code)
+    return schemas.UnitDetail(
+        unit=_unit_out(unit),
+        period=_period_out(resolved),
+        methodology=board.methodology.version,
+        as_of=await _as_of(session),
+        total=float(unit_score.total),
+        groups=[
+            schemas.GroupOut(
+                code=g.code, title=g.title, points=float(g.points), max_points=float(g.max_points)
+            )
+            for g in unit_score.groups
+        ],
+        indicators=[
+            schemas.IndicatorOut(
+                id=i.id,
+                group=i.group,
+                title=i.title,
+                numerator=i.numerator,
+                denominator=i.denominator,
+                rate=None if i.rate is None else float(i.rate),
+                points=float(i.points),
+                max_points=float(i.max_points),
+                scored=i.scored,
+            )
+            for i in unit_score.indicators
+        ],
+    )
+
+
+@router.get(
+    "/units/{code}/overdue",
+    response_model=schemas.OverduePage,
+    responses={**ERRORS, 304: {"description": "Not modified since the ETag given"}},
+)
+async def unit_overdue(
+    code: str,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: Annotated[
+        str | None,
+        Query(description="Only dossiers still being processed in this period", max_length=16),
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.OverduePage | Response:
+    """Dossiers overdue or in progress past their due date, most overdue first."""
+    unit = await _known_unit(session, code)
+    resolved = _period(calendar, clock, period) if period else None
+    now = clock.now()
+    position = await repository.scoring_position(session)
+    # overdue_by is given to the minute, so a poll within the same minute can get a 304.
+    stamp = f"{position.events_applied if position else 0}.{position.as_of.timestamp() if position else 0}"
+    etag = f'W/"overdue.{code}.{period}.{page}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
+    if early := _not_modified(request, response, etag):
+        return early
+    total, dossiers = await repository.overdue_page(
+        session,
+        code,
+        active_from=resolved.start if resolved else None,
+        active_before=resolved.end if resolved else None,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+    minute_now = now.replace(second=0, microsecond=0)
+    items = []
+    for dossier in dossiers:
+        overdue_by = 0.0
+        if dossier.effective_due_at is not None:
+            stopped = dossier.clock_stopped_at or minute_now
+            overdue_by = max(0.0, (stopped - dossier.effective_due_at).total_seconds())
+        items.append(
+            schemas.OverdueItem(
+                dossier_code=dossier.dossier_code,
+                procedure_code=dossier.procedure_code,
+                status=dossier.status,
+                outcome=dossier.outcome,
+                reason=dossier.overdue_reason,
+                received_at=dossier.received_at,
+                due_at=dossier.due_at,
+                overdue_by=round(overdue_by),
+            )
+        )
+    return schemas.OverduePage(
+        unit=_unit_out(unit),
+        period=_period_out(resolved) if resolved else None,
+        total=total,
+        page=page,
+        page_size=page_size,
+        items=items,
+    )
+
+
+@router.get("/pipeline", response_model=schemas.Pipeline)
+async def pipeline(session: SessionDep) -> schemas.Pipeline:
+    """Where every offered event went, and how far scoring has got."""
+    counts = await repository.ingest_counts(session)
+    position = await repository.scoring_position(session)
+    stored = sum(c.stored for c in counts)
+    scored = position.events_applied if position else 0
+    return schemas.Pipeline(
+        ingest=[
+            schemas.TopicCounts(
+                topic=c.topic,
+                offered=c.offered,
+                stored=c.stored,
+                dead_lettered=c.dead_lettered,
+                duplicates=c.duplicates,
+                balanced=c.offered == c.stored + c.dead_lettered + c.duplicates,
+            )
+            for c in counts
+        ],
+        dead_letters_stored=await repository.dead_letter_count(session),
+        events_scored=scored,
+        scoring_lag_events=stored - scored,
+        scoring_as_of=position.as_of if position else None,
+    )

@@ -1,0 +1,62 @@
+"""api: the FastAPI application. `python -m services.api` serves it with uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.api.endpoints import router
+from services.api.service import ScoreBoard
+from services.api.settings import ApiSettings
+from shared.clock import Clock, SystemClock
+from shared.db import create_engine, create_sessionmaker
+from shared.logging import configure_logging
+from shared.methodology import load_methodology
+from shared.periods import Calendar
+
+DESCRIPTION = """
+Live scores of the 766/QĐ-TTg index for a province, its departments and its communes.
+
+Every response carries an `ETag`; poll with `If-None-Match` and get `304 Not Modified` until the
+numbers change.
+"""
+
+
+def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
+        app.state.sessions = create_sessionmaker(engine)
+        app.state.board = ScoreBoard(
+            load_methodology(settings.methodology_version), settings.score_cache_size
+        )
+        app.state.calendar = Calendar(settings.timezone)
+        app.state.clock = clock or SystemClock()
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Chỉ số 766 API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+    )
+    app.include_router(router)
+
+    @app.exception_handler(ValueError)
+    async def value_error(_: Request, error: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    return app
+
+
+def run() -> None:
+    settings = ApiSettings()
+    configure_logging(settings.log_level, json=settings.log_json, service="api")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

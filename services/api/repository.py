@@ -1,0 +1,109 @@
+"""The api's queries: indexed reads of what scoring maintains, never aggregations over dossiers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.methodology import Ratio
+from shared.models import (
+    DeadLetter,
+    Dossier,
+    IndicatorCount,
+    IngestCount,
+    PeriodVersion,
+    ScoringPosition,
+    Unit,
+)
+
+OVERDUE_OUTCOMES = ("OVERDUE", "IN_PROGRESS_OVERDUE")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRecord:
+    code: str
+    name: str
+    level: str | None
+
+
+async def period_version(session: AsyncSession, period_key: str) -> int:
+    version = await session.scalar(
+        select(PeriodVersion.version).where(PeriodVersion.period_key == period_key)
+    )
+    return int(version or 0)
+
+
+async def period_counts(session: AsyncSession, period_key: str) -> dict[str, dict[str, Ratio]]:
+    """{unit_code: {indicator_id: Ratio}} for one period: about a hundred units × a dozen rows."""
+    result = await session.execute(
+        select(
+            IndicatorCount.unit_code,
+            IndicatorCount.indicator_id,
+            IndicatorCount.numerator,
+            IndicatorCount.denominator,
+        ).where(IndicatorCount.period_key == period_key)
+    )
+    counts: defaultdict[str, dict[str, Ratio]] = defaultdict(dict)
+    for unit_code, indicator_id, numerator, denominator in result:
+        counts[unit_code][indicator_id] = Ratio(numerator, denominator)
+    return dict(counts)
+
+
+async def units(session: AsyncSession, level: str | None = None) -> list[UnitRecord]:
+    query = select(Unit.unit_code, Unit.name, Unit.level).order_by(Unit.unit_code)
+    if level is not None:
+        query = query.where(Unit.level == level)
+    return [UnitRecord(*row) for row in await session.execute(query)]
+
+
+async def unit(session: AsyncSession, code: str) -> UnitRecord | None:
+    row = (
+        await session.execute(
+            select(Unit.unit_code, Unit.name, Unit.level).where(Unit.unit_code == code)
+        )
+    ).first()
+    return UnitRecord(*row) if row else None
+
+
+async def overdue_page(
+    session: AsyncSession,
+    unit_code: str,
+    *,
+    active_from: datetime | None,
+    active_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Dossier]]:
+    """Overdue dossiers of a unit, optionally only those still being processed in a window."""
+    conditions = [Dossier.unit_code == unit_code, Dossier.outcome.in_(OVERDUE_OUTCOMES)]
+    if active_from is not None:
+        conditions.append(
+            or_(Dossier.clock_stopped_at.is_(None), Dossier.clock_stopped_at >= active_from)
+        )
+    if active_before is not None:
+        conditions.append(Dossier.received_at < active_before)
+    total = await session.scalar(select(func.count()).select_from(Dossier).where(*conditions))
+    rows = await session.scalars(
+        select(Dossier)
+        .where(*conditions)
+        .order_by(Dossier.effective_due_at, Dossier.dossier_code)
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total or 0), list(rows)
+
+
+async def scoring_position(session: AsyncSession) -> ScoringPosition | None:
+    return await session.scalar(select(ScoringPosition))
+
+
+async def ingest_counts(session: AsyncSession) -> list[IngestCount]:
+    return list(await session.scalars(select(IngestCount).order_by(IngestCount.topic)))
+
+
+async def dead_letter_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)

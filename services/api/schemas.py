@@ -1,0 +1,127 @@
+"""Response bodies of the api, with the examples shown in its OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PeriodOut(_Schema):
+    key: str = Field(examples=["2026-W48"])
+    kind: str = Field(examples=["week"])
+    start: datetime
+    end: datetime
+
+
+class UnitOut(_Schema):
+    code: str = Field(examples=["000.00.19.H60"])
+    name: str = Field(examples=["Sở Tư pháp"])
+    level: str | None = Field(examples=["DEPARTMENT"])
+
+
+class RankingItem(_Schema):
+    rank: int = Field(examples=[1])
+    unit: UnitOut
+    total: float = Field(examples=[92.6])
+    groups: dict[str, float] = Field(
+        examples=[
+            {"CKMB": 16.1, "TDGQ": 19.9, "CLGQ": 10.5, "TTTT": 9.8, "MDHL": 17.9, "MDSH": 18.4}
+        ]
+    )
+
+
+class Rankings(_Schema):
+    period: PeriodOut
+    level: str = Field(examples=["department"])
+    methodology: str = Field(examples=["qd766-portal-2026"])
+    as_of: datetime | None = Field(description="The instant the counts are evaluated at.")
+    items: list[RankingItem]
+
+
+class GroupOut(_Schema):
+    code: str = Field(examples=["TDGQ"])
+    title: str = Field(examples=["Tiến độ, kết quả giải quyết"])
+    points: float = Field(examples=[19.3])
+    max_points: float = Field(examples=[20])
+
+
+class IndicatorOut(_Schema):
+    id: str = Field(examples=["2.1"])
+    group: str = Field(examples=["TDGQ"])
+    title: str = Field(examples=["Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn"])
+    numerator: int = Field(examples=[9649])
+    denominator: int = Field(examples=[10000])
+    rate: float | None = Field(
+        description="Percent with 2 decimals (days for 2.2); null when there is nothing to count.",
+        examples=[96.49],
+    )
+    points: float = Field(examples=[19.3])
+    max_points: float = Field(examples=[20])
+    scored: bool = Field(description="False for the display-only indicators (2.2, 5.1).")
+
+
+class UnitDetail(_Schema):
+    unit: UnitOut
+    period: PeriodOut
+    methodology: str
+    as_of: datetime | None
+    total: float = Field(examples=[88.51])
+    groups: list[GroupOut]
+    indicators: list[IndicatorOut]
+
+
+class OverdueItem(_Schema):
+    dossier_code: str = Field(examples=["H19.01-251001-0042"])
+    procedure_code: str | None = Field(examples=["1.004227"])
+    status: str | None = Field(examples=["IN_PROGRESS"])
+    outcome: str = Field(
+        description="OVERDUE (finished late) or IN_PROGRESS_OVERDUE",
+        examples=["IN_PROGRESS_OVERDUE"],
+    )
+    reason: str | None = Field(description="late or multiple_supplements", examples=["late"])
+    received_at: datetime | None
+    due_at: datetime | None
+    overdue_by: float = Field(
+        description="Seconds past the due date on the processing clock (supplement waits excluded).",
+        examples=[183600.0],
+    )
+
+
+class OverduePage(_Schema):
+    unit: UnitOut
+    period: PeriodOut | None
+    total: int
+    page: int
+    page_size: int
+    items: list[OverdueItem]
+
+
+class TopicCounts(_Schema):
+    topic: str
+    offered: int
+    stored: int
+    dead_lettered: int
+    duplicates: int
+    balanced: bool = Field(description="offered = stored + dead_lettered + duplicates")
+
+
+class Pipeline(_Schema):
+    ingest: list[TopicCounts]
+    dead_letters_stored: int
+    events_scored: int
+    scoring_lag_events: int = Field(description="Events stored but not yet scored.")
+    scoring_as_of: datetime | None
+
+
+class Health(_Schema):
+    status: str = Field(examples=["ok"])
+    database: str = Field(examples=["ok"])
+
+
+class ErrorOut(_Schema):
+    detail: str = Field(examples=["unknown unit 'X'"])

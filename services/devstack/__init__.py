@@ -1,0 +1,1 @@
+"""devstack: the embedded stack for development and tests (Tansu broker, embedded PostgreSQL)."""

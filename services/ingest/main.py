@@ -1,0 +1,72 @@
+"""ingest: wiring. `python -m services.ingest` runs it until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.ingest.consumer import IngestConsumer, SeekToStoredOffsets
+from services.ingest.service import IngestService
+from services.ingest.settings import IngestSettings
+from shared.clock import Clock, SystemClock
+from shared.db import create_engine, create_sessionmaker
+from shared.kafka import ensure_topics
+from shared.logging import configure_logging
+
+log = structlog.get_logger()
+
+
+async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
+    """Run the consumer until `stop` is set, then close everything it opened."""
+    topics = [settings.topic_dossier_events, settings.topic_catalog_events]
+    await ensure_topics(settings.kafka_bootstrap_servers, [*topics, settings.topic_dead_letter])
+    engine = create_engine(settings.database_url, application_name="chiso766-ingest")
+    sessions = create_sessionmaker(engine)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    consumer.subscribe(
+        topics, listener=SeekToStoredOffsets(consumer, sessions, settings.consumer_group)
+    )
+    service = IngestService(
+        clock or SystemClock(), settings.consumer_group, frozenset({settings.topic_catalog_events})
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        log.info("ingest.started", topics=topics, group=settings.consumer_group)
+        await IngestConsumer(
+            consumer,
+            producer,
+            sessions,
+            service,
+            settings.topic_dead_letter,
+            settings.max_batch_records,
+            settings.poll_timeout_ms,
+        ).run(stop)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await engine.dispose()
+        log.info("ingest.stopped")
+
+
+async def main() -> None:
+    settings = IngestSettings()
+    configure_logging(settings.log_level, json=settings.log_json, service="ingest")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+def run() -> None:
+    asyncio.run(main())

@@ -1,0 +1,168 @@
+"""One ingest batch: validate, store once, dead-letter the rest, count, move the offsets.
+
+Everything a batch produces (events, dead letters, counts, next offsets) is written in the
+caller's transaction, so a crash anywhere replays the batch with no double count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.ingest import repository
+from shared.clock import Clock
+from shared.events import (
+    Refusal,
+    event_kind,
+    event_subject,
+    normalized_payload,
+    parse_record,
+    payload_hash,
+)
+
+log = structlog.get_logger()
+
+
+class Record(Protocol):
+    """What ingest needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterMessage:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    event_id: str | None
+
+
+@dataclass(slots=True)
+class BatchReport:
+    offered: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: list[DeadLetterMessage] = field(default_factory=list)
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class IngestService:
+    def __init__(self, clock: Clock, consumer_group: str, catalog_topics: frozenset[str]) -> None:
+        self.clock = clock
+        self.consumer_group = consumer_group
+        self.catalog_topics = catalog_topics
+
+    async def process(self, session: AsyncSession, records: Sequence[Record]) -> BatchReport:
+        report = BatchReport()
+        stored_offsets = await repository.lock_offsets(
+            session, self.consumer_group, {(r.topic, r.partition) for r in records}
+        )
+        # Records another consumer (or this one before a crash) already applied are skipped.
+        fresh = [
+            r
+            for r in records
+            if (stored := stored_offsets[(r.topic, r.partition)]) is None or r.offset >= stored
+        ]
+        counts: defaultdict[str, dict[str, int]] = defaultdict(
+            lambda: {"offered": 0, "stored": 0, "dead_lettered": 0, "duplicates": 0}
+        )
+        now = self.clock.now()
+        candidates: dict[str, tuple[Record, dict[str, Any]]] = {}
+        batch_duplicates: list[Record] = []
+        for record in fresh:
+            counts[record.topic]["offered"] += 1
+            key = (record.topic, record.partition)
+            report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
+            parsed = parse_record(
+                record.value, catalog=record.topic in self.catalog_topics, now=now
+            )
+            if isinstance(parsed, Refusal):
+                report.dead_letters.append(_dead_letter(record, parsed.reason, parsed.event_id))
+                continue
+            payload = normalized_payload(parsed)
+            row = {
+                "event_id": parsed.event_id,
+                "kind": event_kind(parsed),
+                "subject": event_subject(parsed),
+                "occurred_at": parsed.occurred_at,
+                "payload": payload,
+                "payload_hash": payload_hash(payload),
+                "source_topic": record.topic,
+                "source_partition": record.partition,
+                "source_offset": record.offset,
+            }
+            earlier = candidates.get(parsed.event_id)
+            if earlier is None:
+                candidates[parsed.event_id] = (record, row)
+            elif earlier[1]["payload_hash"] == row["payload_hash"]:
+                batch_duplicates.append(record)
+            else:
+                report.dead_letters.append(
+                    _dead_letter(record, _reused_id(parsed.event_id), parsed.event_id)
+                )
+
+        inserted = await repository.insert_events(session, [row for _, row in candidates.values()])
+        not_inserted = [eid for eid in candidates if eid not in inserted]
+        existing = await repository.stored_hashes(session, not_inserted)
+        for event_id in not_inserted:
+            record, row = candidates[event_id]
+            if existing.get(event_id) == row["payload_hash"]:
+                batch_duplicates.append(record)
+            else:
+                report.dead_letters.append(_dead_letter(record, _reused_id(event_id), event_id))
+        for event_id in inserted:
+            counts[candidates[event_id][0].topic]["stored"] += 1
+        for record in batch_duplicates:
+            counts[record.topic]["duplicates"] += 1
+        for letter in report.dead_letters:
+            counts[letter.topic]["dead_lettered"] += 1
+
+        await repository.insert_dead_letters(
+            session,
+            [
+                {
+                    "topic": d.topic,
+                    "partition": d.partition,
+                    "offset": d.offset,
+                    "key": d.key,
+                    "value": d.value,
+                    "reason": d.reason,
+                    "event_id": d.event_id,
+                }
+                for d in report.dead_letters
+            ],
+        )
+        await repository.add_counts(session, counts)
+        await repository.save_offsets(session, self.consumer_group, report.next_offsets)
+        report.offered = len(fresh)
+        report.stored = len(inserted)
+        report.duplicates = len(batch_duplicates)
+        return report
+
+
+def _reused_id(event_id: str) -> str:
+    return f"event_id {event_id!r} was already used by an event with different content"
+
+
+def _dead_letter(record: Record, reason: str, event_id: str | None) -> DeadLetterMessage:
+    return DeadLetterMessage(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        reason=reason,
+        event_id=event_id,
+    )

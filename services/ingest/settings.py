@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from shared.settings import CommonSettings
+
+
+class IngestSettings(CommonSettings):
+    consumer_group: str = "chiso766-ingest"
+    max_batch_records: int = 5000
+    # How long a poll waits for records: bounds the latency an event adds before it is stored.
+    poll_timeout_ms: int = 50

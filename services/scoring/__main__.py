@@ -1,0 +1,3 @@
+from services.scoring.main import run
+
+run()

@@ -1,0 +1,87 @@
+"""scoring: wiring and the loop. `python -m services.scoring` runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.scoring.batch import DossierScorer
+from services.scoring.service import ScoringService
+from services.scoring.settings import ScoringSettings
+from shared.clock import Clock, SystemClock
+from shared.db import create_engine, create_sessionmaker, is_transient
+from shared.logging import configure_logging
+from shared.periods import Calendar
+
+log = structlog.get_logger()
+
+
+def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
+    scorer = DossierScorer(
+        Calendar(settings.timezone), settings.period_kinds, settings.province_code
+    )
+    return ScoringService(scorer, clock, settings.batch_size, settings.province_name)
+
+
+async def run_until_stopped(
+    service: ScoringService,
+    sessions: async_sessionmaker[AsyncSession],
+    stop: asyncio.Event,
+    idle_poll_seconds: float,
+) -> None:
+    """Step until `stop` is set; each step is one transaction, so stopping loses nothing."""
+    while not stop.is_set():
+        try:
+            async with sessions.begin() as session:
+                report = await service.step(session)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            # The database went away or a deadlock was broken: wait and retry, no crash loop.
+            log.warning("scoring.database_unavailable", error=str(error))
+            await _sleep_or_stop(stop, 1.0)
+            continue
+        if report.idle:
+            await _sleep_or_stop(stop, idle_poll_seconds)
+        else:
+            log.debug(
+                "scoring.step", events=report.events, due=report.due, dossiers=report.dossiers
+            )
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
+    """Score until `stop` is set, then close the engine."""
+    engine = create_engine(settings.database_url, application_name="chiso766-scoring")
+    try:
+        service = build_service(settings, clock or SystemClock())
+        log.info("scoring.started", kinds=[k.value for k in settings.period_kinds])
+        await run_until_stopped(
+            service, create_sessionmaker(engine), stop, settings.idle_poll_seconds
+        )
+    finally:
+        await engine.dispose()
+        log.info("scoring.stopped")
+
+
+async def main() -> None:
+    settings = ScoringSettings()
+    configure_logging(settings.log_level, json=settings.log_json, service="scoring")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+def run() -> None:
+    asyncio.run(main())

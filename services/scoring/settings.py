@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from shared.periods import ALL_KINDS, PeriodKind
+from shared.settings import CommonSettings
+
+
+class ScoringSettings(CommonSettings):
+    # Events read from the store per transaction: larger batches replay faster.
+    batch_size: int = 5000
+    # How often an idle scorer looks for new events and due dossiers.
+    idle_poll_seconds: float = 0.1
+    period_kinds: tuple[PeriodKind, ...] = ALL_KINDS

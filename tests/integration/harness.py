@@ -1,0 +1,107 @@
+"""Run the real services in-process against the test database and broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from services.api.main import create_app
+from services.api.settings import ApiSettings
+from services.ingest.main import serve as serve_ingest
+from services.ingest.settings import IngestSettings
+from services.scoring.main import serve as serve_scoring
+from services.scoring.settings import ScoringSettings
+from shared.clock import Clock
+from tests.factories import encode
+
+T = TypeVar("T")
+PROVINCE = "19"
+
+
+def common(db_url: str, broker: str, topics: Any) -> dict[str, Any]:
+    return {
+        "database_url": db_url,
+        "kafka_bootstrap_servers": broker,
+        "province_code": PROVINCE,
+        "topic_dossier_events": topics.dossier,
+        "topic_catalog_events": topics.catalog,
+        "topic_dead_letter": topics.dead_letter,
+        "log_json": False,
+        "log_level": "WARNING",
+    }
+
+
+@contextlib.asynccontextmanager
+async def running(
+    coroutine_factory: Callable[[asyncio.Event], Awaitable[None]],
+) -> AsyncIterator[asyncio.Event]:
+    """Run a service until the block ends, then stop it the way SIGTERM would."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(coroutine_factory(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def ingest(
+    db_url: str, broker: str, topics: Any, **overrides: Any
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    settings = IngestSettings(**common(db_url, broker, topics), **overrides)
+    return lambda stop: serve_ingest(settings, stop)
+
+
+def scoring(
+    db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    settings = ScoringSettings(
+        **common(db_url, broker, topics), idle_poll_seconds=0.05, **overrides
+    )
+    return lambda stop: serve_scoring(settings, stop, clock)
+
+
+@contextlib.asynccontextmanager
+async def api_client(
+    db_url: str, broker: str, topics: Any, clock: Clock | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics)), clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def produce(broker: str, topic: str, events: Iterable[dict[str, Any] | bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            value = event if isinstance(event, bytes) else encode(event)
+            key = (
+                None
+                if isinstance(event, bytes)
+                else str(event.get("dossier_code") or event.get("unit_code")).encode()
+            )
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20) -> T:
+    """Poll `probe` until it returns something other than None (or False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+        await asyncio.sleep(0.05)
