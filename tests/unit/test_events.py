@@ -1,0 +1,104 @@
+"""Contract v1 validation: every refusal has a reason a person can act on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from shared.events import (
+    DossierStatusEvent,
+    RatingEvent,
+    Refusal,
+    UnitEvent,
+    normalized_payload,
+    parse_record,
+)
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+VALID = {
+    "event_id": "ev-1",
+    "schema_version": 1,
+    "source": "motcua-thainguyen",
+    "occurred_at": "2026-11-20T08:00:00+07:00",
+    "dossier_code": "H19.01-261120-0001",
+    "unit_code": "000.00.19.H60",
+    "procedure_code": "1.004227",
+    "status": "RECEIVED",
+    "due_at": "2026-11-25T17:00:00+07:00",
+    "channel": "ONLINE",
+    "fee_required": True,
+}
+
+
+def parse(document: object, **kwargs: object) -> object:
+    return parse_record(orjson.dumps(document), now=NOW, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_valid_event_is_accepted_and_normalised_to_utc() -> None:
+    event = parse(VALID)
+    assert isinstance(event, DossierStatusEvent)
+    payload = normalized_payload(event)
+    # RECEIVED without received_at: the desk accepting it is the event itself.
+    assert payload["received_at"] == "2026-11-20T01:00:00.000000+00:00"
+    assert payload["due_at"] == "2026-11-25T10:00:00.000000+00:00"
+    assert "paid_online" not in payload  # unknown, not false
+
+
+def test_ratings_and_units_are_told_apart_by_type() -> None:
+    rating = {**{k: VALID[k] for k in ("event_id", "schema_version", "source", "occurred_at")}}
+    rating |= {"type": "RATING", "dossier_code": "D1", "unit_code": "U1", "rating": "UNSATISFIED"}
+    assert isinstance(parse(rating), RatingEvent)
+    unit = {k: VALID[k] for k in ("event_id", "schema_version", "source", "occurred_at")}
+    unit |= {"type": "UNIT", "unit_code": "U1", "name": "Sở Tư pháp", "level": "DEPARTMENT"}
+    assert isinstance(parse(unit, catalog=True), UnitEvent)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"occurred_at": "2026-11-20T08:00:00"}, "occurred_at: Input should have timezone info"),
+        ({"status": "DONE"}, "status: Input should be"),
+        ({"fee_required": "yes"}, "fee_required: Input should be a valid boolean"),
+        ({"dossier_code": None}, "dossier_code: Input should be a valid string"),
+        ({"unit_code": "x" * 65}, "unit_code: String should match pattern"),
+        ({"dossier_code": "H1; DROP TABLE events"}, "dossier_code: String should match pattern"),
+        ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+        ({"schema_version": 2}, "schema_version: unsupported 2"),
+        ({"occurred_at": "2027-01-01T00:00:00+07:00"}, "is in the future"),
+        ({"received_at": "1999-01-01T00:00:00+07:00"}, "is outside 2015-2100"),
+        ({"due_at": "2026-11-01T00:00:00+07:00", "received_at": "2026-11-20T08:00:00+07:00"},
+         "due_at is before received_at"),
+    ],
+)
+def test_malformed_events_are_refused_with_the_field_and_the_reason(
+    change: dict[str, object], reason: str
+) -> None:
+    result = parse(VALID | change)
+    assert isinstance(result, Refusal)
+    assert reason in result.reason
+    assert result.event_id == "ev-1"
+
+
+def test_a_missing_field_is_named() -> None:
+    document = dict(VALID)
+    del document["unit_code"]
+    result = parse(document)
+    assert isinstance(result, Refusal)
+    assert "unit_code: Field required" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (None, "empty record"),
+        (b'{"pad": "' + b"x" * 70_000 + b'"}', "exceeds the 65536-byte limit"),
+    ],
+)
+def test_records_that_are_not_events_are_refused(raw: bytes | None, reason: str) -> None:
+    result = parse_record(raw, now=NOW)
+    assert isinstance(result, Refusal)
+    assert reason in result.reason

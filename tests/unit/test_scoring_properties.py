@@ -1,0 +1,144 @@
+"""Invariants 1–3 of the design notes, on the scoring core, for random event histories.
+
+1. Rebuild equals incremental: counts kept step by step equal counts recomputed from scratch.
+2. Idempotent: delivering events again changes nothing.
+3. Order-independent: any delivery order gives the same counts.
+Plus the property the due-time schedule rests on: between transitions, contributions do not move.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.scoring.contributions import contributions, next_transition
+from shared.periods import ALL_KINDS
+from tests.factories import dossier_event, rating
+from tests.unit.scoring_helpers import CALENDAR, InMemoryScoring, facts_of, rebuild, stored
+
+START = datetime(2026, 9, 20, 1, 0, tzinfo=UTC)
+END = START + timedelta(days=75)
+FLAGS = ("synced_to_national_portal", "e_result_issued", "digitized", "fee_required", "paid_online", "complaint")
+STEPS = ("IN_PROGRESS", "SUPPLEMENT_REQUESTED", "SUPPLEMENTED", "PAYMENT_REQUESTED", "COMPLETED",
+         "RESULT_RETURNED", "WITHDRAWN", "SUSPENDED", "REJECTED", "NOT_ACCEPTED")
+
+hours = st.integers(min_value=0, max_value=24 * 70)
+
+
+@st.composite
+def dossier_history(draw: st.DrawFn, code: str) -> list[dict[str, Any]]:
+    unit = draw(st.sampled_from(["U1", "U2", "U3"]))
+    received_at = START + timedelta(hours=draw(hours))
+    due = received_at + timedelta(hours=draw(st.integers(1, 24 * 15)))
+    events = [
+        dossier_event(
+            code,
+            "RECEIVED",
+            received_at,
+            unit_code=unit,
+            received_at=received_at,
+            due_at=due,
+            channel=draw(st.sampled_from(["ONLINE", "DIRECT", "POSTAL"])),
+            **{flag: draw(st.booleans()) for flag in FLAGS},
+        )
+    ]
+    for _ in range(draw(st.integers(0, 5))):
+        at = received_at + timedelta(hours=draw(st.integers(0, 24 * 30)))
+        extra: dict[str, Any] = {}
+        if draw(st.booleans()):
+            extra[draw(st.sampled_from(FLAGS))] = draw(st.booleans())
+        if draw(st.integers(0, 5)) == 0:
+            extra["due_at"] = at + timedelta(hours=draw(st.integers(1, 24 * 10)))
+        if draw(st.integers(0, 8)) == 0:
+            extra["unit_code"] = draw(st.sampled_from(["U1", "U2", "U3"]))  # a correction
+        else:
+            extra["unit_code"] = unit
+        status = draw(st.sampled_from(STEPS))
+        event = dossier_event(code, status, at, **extra)
+        events.append(event)
+    if draw(st.booleans()):
+        at = received_at + timedelta(hours=draw(st.integers(0, 24 * 30)))
+        events.append(rating(code, draw(st.sampled_from(["SATISFIED", "UNSATISFIED"])), at, unit))
+    return events
+
+
+@st.composite
+def province_history(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(1, 6))
+    return [stored(e) for i in range(count) for e in draw(dossier_history(f"D{i}"))]
+
+
+@st.composite
+def deliveries(draw: st.DrawFn, payloads: list[dict[str, Any]]) -> list[tuple[datetime, list[dict[str, Any]]]]:
+    """The events in a random order, in random batches, at increasing clock times."""
+    order = draw(st.permutations(payloads))
+    batches: list[tuple[datetime, list[dict[str, Any]]]] = []
+    clock = START
+    index = 0
+    while index < len(order):
+        size = draw(st.integers(1, 5))
+        clock = min(END, clock + timedelta(hours=draw(st.integers(0, 24 * 10))))
+        batches.append((clock, list(order[index : index + size])))
+        index += size
+    return batches
+
+
+def incremental(batches: list[tuple[datetime, list[dict[str, Any]]]]) -> dict:
+    scoring = InMemoryScoring()
+    for clock, payloads in batches:
+        scoring.settle(clock)
+        scoring.step(payloads, clock)
+    scoring.settle(END)
+    return scoring.nonzero_counts()
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(data=st.data())
+def test_rebuild_equals_incremental(data: st.DataObject) -> None:
+    payloads = data.draw(province_history())
+    batches = data.draw(deliveries(payloads))
+    assert incremental(batches) == rebuild(payloads, END)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_delivering_events_again_changes_nothing(data: st.DataObject) -> None:
+    payloads = data.draw(province_history())
+    again = data.draw(st.lists(st.sampled_from(payloads), max_size=len(payloads)))
+    batches = data.draw(deliveries(payloads + again))
+    assert incremental(batches) == rebuild(payloads, END)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_any_delivery_order_gives_the_same_counts(data: st.DataObject) -> None:
+    payloads = data.draw(province_history())
+    first = incremental(data.draw(deliveries(payloads)))
+    second = incremental(data.draw(deliveries(payloads)))
+    assert first == second
+
+
+@PROPERTY
+@given(data=st.data())
+def test_contributions_only_change_at_the_scheduled_transitions(data: st.DataObject) -> None:
+    payloads = data.draw(province_history())
+    code = data.draw(st.sampled_from(sorted({p["dossier_code"] for p in payloads})))
+    facts = facts_of(p for p in payloads if p["dossier_code"] == code)
+    # Most transitions happen within days of receipt: look there.
+    t1 = (facts.received_at or START) + timedelta(
+        hours=data.draw(st.integers(-24, 24 * 20)), minutes=data.draw(st.integers(0, 59))
+    )
+    transition = next_transition(facts, t1, CALENDAR, ALL_KINDS) or END + timedelta(days=400)
+    assert transition > t1
+    # Any instant before the next transition sees the same contribution as t1.
+    span = (transition - t1) // timedelta(microseconds=1)
+    t2 = t1 + timedelta(microseconds=data.draw(st.just(span - 1) | st.integers(0, span - 1)))
+    assert contributions(facts, t1, CALENDAR, ALL_KINDS) == contributions(
+        facts, t2, CALENDAR, ALL_KINDS
+    )
