@@ -87,6 +87,8 @@ class Calendar:
     def __init__(self, timezone: str = "Asia/Ho_Chi_Minh") -> None:
         self.tz = ZoneInfo(timezone)
         self._period = lru_cache(maxsize=4096)(self._period_uncached)
+        # Scoring asks again and again about the same instants (receipts, "now").
+        self.period_of = lru_cache(maxsize=1 << 16)(self._period_of)  # type: ignore[method-assign]
 
     def _period_uncached(self, kind: PeriodKind, first: date) -> Period:
         start = datetime.combine(first, datetime.min.time(), self.tz)
@@ -94,6 +96,9 @@ class Calendar:
         return Period(kind, _key(kind, first), start, end)
 
     def period_of(self, kind: PeriodKind, instant: datetime) -> Period:
+        return self._period_of(kind, instant)
+
+    def _period_of(self, kind: PeriodKind, instant: datetime) -> Period:
         return self._period(kind, _first_day(kind, instant.astimezone(self.tz).date()))
 
     def following(self, period: Period) -> Period:

@@ -34,7 +34,7 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
         app.state.sessions = create_sessionmaker(engine)
         app.state.board = ScoreBoard(
-            load_methodology(settings.methodology_version), settings.score_cache_size
+            load_methodology(settings.methodology_version), settings.api_score_cache_size
         )
         app.state.calendar = Calendar(settings.timezone)
         app.state.clock = clock or SystemClock()
@@ -59,4 +59,6 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
 def run() -> None:
     settings = ApiSettings()
     configure_logging(settings.log_level, json=settings.log_json, service="api")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    )

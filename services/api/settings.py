@@ -5,8 +5,8 @@ from shared.settings import CommonSettings
 
 
 class ApiSettings(CommonSettings):
-    host: str = "127.0.0.1"
-    port: int = 8000
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
     methodology_version: str = DEFAULT_VERSION
     # Scores of this many (period, version) pairs are kept in memory between polls.
-    score_cache_size: int = 64
+    api_score_cache_size: int = 64

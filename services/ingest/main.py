@@ -28,28 +28,30 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.consumer_group,
+        group_id=settings.ingest_consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
     consumer.subscribe(
-        topics, listener=SeekToStoredOffsets(consumer, sessions, settings.consumer_group)
+        topics, listener=SeekToStoredOffsets(consumer, sessions, settings.ingest_consumer_group)
     )
     service = IngestService(
-        clock or SystemClock(), settings.consumer_group, frozenset({settings.topic_catalog_events})
+        clock or SystemClock(),
+        settings.ingest_consumer_group,
+        frozenset({settings.topic_catalog_events}),
     )
     await producer.start()
     await consumer.start()
     try:
-        log.info("ingest.started", topics=topics, group=settings.consumer_group)
+        log.info("ingest.started", topics=topics, group=settings.ingest_consumer_group)
         await IngestConsumer(
             consumer,
             producer,
             sessions,
             service,
             settings.topic_dead_letter,
-            settings.max_batch_records,
-            settings.poll_timeout_ms,
+            settings.ingest_max_batch_records,
+            settings.ingest_poll_timeout_ms,
         ).run(stop)
     finally:
         await consumer.stop()

@@ -4,7 +4,7 @@ from shared.settings import CommonSettings
 
 
 class IngestSettings(CommonSettings):
-    consumer_group: str = "chiso766-ingest"
-    max_batch_records: int = 5000
+    ingest_consumer_group: str = "chiso766-ingest"
+    ingest_max_batch_records: int = 5000
     # How long a poll waits for records: bounds the latency an event adds before it is stored.
-    poll_timeout_ms: int = 50
+    ingest_poll_timeout_ms: int = 50

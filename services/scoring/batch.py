@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.scoring.contributions import contributions, next_transition
+from services.scoring.contributions import (
+    Contribution,
+    contributions,
+    next_transition,
+    subtract,
+)
 from services.scoring.dossier import State, apply_event, empty_state, read_facts
 from services.scoring.ontime import evaluate
 from shared.periods import Calendar, PeriodKind
@@ -62,13 +67,20 @@ class StepResult:
 class DossierScorer:
     """Pure scoring rules bound to a calendar, the tracked period kinds and the province."""
 
-    def __init__(self, calendar: Calendar, kinds: Iterable[PeriodKind], province_code: str) -> None:
+    def __init__(
+        self,
+        calendar: Calendar,
+        kinds: Iterable[PeriodKind],
+        province_code: str,
+        memo_size: int = 500_000,
+    ) -> None:
         self.calendar = calendar
         self.kinds = tuple(kinds)
         self.province_code = province_code
-
-    def contribution_of(self, state: State, at: datetime) -> dict[tuple[str, str], tuple[int, int]]:
-        return contributions(read_facts(state), at, self.calendar, self.kinds)
+        # (dossier, evaluated_at) -> the contribution written then. Every step has its own
+        # evaluation instant, so the pair names one stored state: the memo cannot go stale.
+        self._written: dict[tuple[str, datetime], tuple[str | None, Contribution]] = {}
+        self.memo_size = memo_size
 
     def step(
         self,
@@ -77,54 +89,74 @@ class DossierScorer:
         due: Iterable[str],
         now: datetime,
     ) -> StepResult:
-        """Apply `events` and re-evaluate the `due` dossiers at `now`."""
-        states: dict[str, State] = {}
+        """Apply `events` and re-evaluate the `due` dossiers at `now`.
+
+        The states in `records` are updated in place: the caller saves the returned rows.
+        """
+        by_dossier: dict[str, list[dict[str, Any]]] = {code: [] for code in due if code in records}
         for payload in events:
-            code = payload["dossier_code"]
-            state = states.get(code)
-            if state is None:
-                record = records.get(code)
-                state = states[code] = _copy(record.state) if record else empty_state()
-            apply_event(state, payload)
-        for code in due:
-            if code not in states and code in records:
-                states[code] = records[code].state
+            by_dossier.setdefault(payload["dossier_code"], []).append(payload)
 
         result = StepResult()
         deltas: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
-        for code, state in states.items():
+        for code, payloads in by_dossier.items():
             record = records.get(code)
+            old_unit: str | None = None
+            old: Contribution = {}
+            if record is not None and record.evaluated_at is not None:
+                # Before the events touch the state: this is what the counts hold for it.
+                old_unit, old = self._written_contribution(code, record)
+            state = record.state if record is not None else empty_state()
+            for payload in payloads:
+                apply_event(state, payload)
             facts = read_facts(state)
             new = contributions(facts, now, self.calendar, self.kinds)
-            if record is not None and record.evaluated_at is not None:
-                old_facts = read_facts(record.state)
-                old = contributions(old_facts, record.evaluated_at, self.calendar, self.kinds)
-                self._add(deltas, old_facts.unit_code, old, -1)
-            self._add(deltas, facts.unit_code, new, +1)
+            if old_unit == facts.unit_code:
+                _add(deltas, facts.unit_code, subtract(new, old), 1)
+            else:  # moved to another unit (a correction): out of one, into the other
+                _add(deltas, old_unit, old, -1)
+                _add(deltas, facts.unit_code, new, 1)
+            self._remember(code, now, facts.unit_code, new)
             if facts.unit_code:
                 result.units_seen.add(facts.unit_code)
             result.rows.append(self._row(code, state, facts, now))
-        result.deltas = {key: value for key, value in deltas.items() if value != [0, 0]}
+        result.deltas = self._with_province(deltas)
         return result
 
-    def _add(
-        self,
-        deltas: defaultdict[CountKey, list[int]],
-        unit_code: str | None,
-        contribution: Mapping[tuple[str, str], tuple[int, int]],
-        sign: int,
+    def forget(self) -> None:
+        """Drop the memo, e.g. after a step whose writes were rolled back."""
+        self._written.clear()
+
+    def _written_contribution(
+        self, code: str, record: DossierRecord
+    ) -> tuple[str | None, Contribution]:
+        assert record.evaluated_at is not None
+        written = self._written.pop((code, record.evaluated_at), None)
+        if written is not None:
+            return written
+        facts = read_facts(record.state)
+        return facts.unit_code, contributions(facts, record.evaluated_at, self.calendar, self.kinds)
+
+    def _remember(
+        self, code: str, at: datetime, unit_code: str | None, contribution: Contribution
     ) -> None:
-        if unit_code is None:
-            return
-        pooled = unit_code != self.province_code
-        for (period, indicator), (numerator, denominator) in contribution.items():
-            cell = deltas[(unit_code, period, indicator)]
-            cell[0] += sign * numerator
-            cell[1] += sign * denominator
-            if pooled:
-                cell = deltas[(self.province_code, period, indicator)]
-                cell[0] += sign * numerator
-                cell[1] += sign * denominator
+        self._written[(code, at)] = (unit_code, contribution)
+        while len(self._written) > self.memo_size:
+            del self._written[next(iter(self._written))]
+
+    def _with_province(self, deltas: defaultdict[CountKey, list[int]]) -> CountDeltas:
+        """Drop cells that cancelled out; pool every unit's cells into the province's."""
+        pooled: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
+        for (unit, period, indicator), (numerator, denominator) in deltas.items():
+            if unit != self.province_code:
+                cell = pooled[(self.province_code, period, indicator)]
+                cell[0] += numerator
+                cell[1] += denominator
+        for key, (numerator, denominator) in pooled.items():
+            cell = deltas[key]
+            cell[0] += numerator
+            cell[1] += denominator
+        return {key: value for key, value in deltas.items() if value != [0, 0]}
 
     def _row(self, code: str, state: State, facts: Any, now: datetime) -> DossierRow:
         outcome_name, reason, effective_due, stopped = "NOT_COUNTED", None, None, None
@@ -155,6 +187,15 @@ class DossierScorer:
         )
 
 
-def _copy(state: State) -> State:
-    # Registers are replaced, never mutated, so a shallow copy per level is enough.
-    return {"f": dict(state["f"]), "m": dict(state["m"])}
+def _add(
+    deltas: defaultdict[CountKey, list[int]],
+    unit_code: str | None,
+    contribution: Mapping[tuple[str, str], tuple[int, int]],
+    sign: int,
+) -> None:
+    if unit_code is None:
+        return
+    for (period, indicator), (numerator, denominator) in contribution.items():
+        cell = deltas[(unit_code, period, indicator)]
+        cell[0] += sign * numerator
+        cell[1] += sign * denominator

@@ -59,8 +59,9 @@ def contributions(
     last_end = end_of_processing(facts, now) or now
     outcomes: dict[datetime, Outcome] = {}
     for kind in kinds:
+        received_key = calendar.period_of(kind, received).key
         for indicator, numerator, denominator in receipts:
-            result[(calendar.period_of(kind, received).key, indicator)] = (numerator, denominator)
+            result[(received_key, indicator)] = (numerator, denominator)
         for period in calendar.span(kind, received, last_end):
             as_of = min(period.end, now)
             outcome = outcomes.get(as_of)

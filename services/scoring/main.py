@@ -19,11 +19,16 @@ from shared.periods import Calendar
 log = structlog.get_logger()
 
 
-def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
-    scorer = DossierScorer(
-        Calendar(settings.timezone), settings.period_kinds, settings.province_code
+def build_scorer(settings: ScoringSettings) -> DossierScorer:
+    return DossierScorer(
+        Calendar(settings.timezone), settings.scoring_period_kinds, settings.province_code
     )
-    return ScoringService(scorer, clock, settings.batch_size, settings.province_name)
+
+
+def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
+    return ScoringService(
+        build_scorer(settings), clock, settings.scoring_batch_size, settings.province_name
+    )
 
 
 async def run_until_stopped(
@@ -64,9 +69,9 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
     engine = create_engine(settings.database_url, application_name="chiso766-scoring")
     try:
         service = build_service(settings, clock or SystemClock())
-        log.info("scoring.started", kinds=[k.value for k in settings.period_kinds])
+        log.info("scoring.started", kinds=[k.value for k in settings.scoring_period_kinds])
         await run_until_stopped(
-            service, create_sessionmaker(engine), stop, settings.idle_poll_seconds
+            service, create_sessionmaker(engine), stop, settings.scoring_idle_poll_seconds
         )
     finally:
         await engine.dispose()

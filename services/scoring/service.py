@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -37,15 +38,24 @@ class ScoringService:
 
     async def step(self, session: AsyncSession) -> StepReport:
         """Run inside the caller's transaction; the position moves with the counts it produced."""
+        try:
+            return await self._step(session)
+        except BaseException:
+            # The transaction will not commit: what the scorer remembers of it is void.
+            self.scorer.forget()
+            raise
+
+    async def _step(self, session: AsyncSession) -> StepReport:
         position = await repository.lock_position(session, self.clock.now())
         if position.events_applied == 0:
             await repository.ensure_province(session, self.scorer.province_code, self.province_name)
-        # Never evaluate before the instant the counts already stand at.
-        now = max(self.clock.now(), position.as_of)
+        # Each step evaluates at its own instant, later than the last: the counts never go back
+        # in time, and (dossier, evaluated_at) names one written state.
+        now = max(self.clock.now(), position.as_of + timedelta(microseconds=1))
         rows = await repository.fetch_events(
             session, position.last_tx_id, position.last_seq, self.batch_size
         )
-        due = await repository.fetch_due(session, now, self.batch_size)
+        due = await repository.fetch_due(session, now)
         if not rows and not due:
             return StepReport(0, 0, 0)
 

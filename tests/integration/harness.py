@@ -63,7 +63,7 @@ def scoring(
     db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     settings = ScoringSettings(
-        **common(db_url, broker, topics), idle_poll_seconds=0.05, **overrides
+        **common(db_url, broker, topics), scoring_idle_poll_seconds=0.05, **overrides
     )
     return lambda stop: serve_scoring(settings, stop, clock)
 

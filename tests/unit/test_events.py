@@ -68,8 +68,10 @@ def test_ratings_and_units_are_told_apart_by_type() -> None:
         ({"schema_version": 2}, "schema_version: unsupported 2"),
         ({"occurred_at": "2027-01-01T00:00:00+07:00"}, "is in the future"),
         ({"received_at": "1999-01-01T00:00:00+07:00"}, "is outside 2015-2100"),
-        ({"due_at": "2026-11-01T00:00:00+07:00", "received_at": "2026-11-20T08:00:00+07:00"},
-         "due_at is before received_at"),
+        (
+            {"due_at": "2026-11-01T00:00:00+07:00", "received_at": "2026-11-20T08:00:00+07:00"},
+            "due_at is before received_at",
+        ),
     ],
 )
 def test_malformed_events_are_refused_with_the_field_and_the_reason(

@@ -21,14 +21,23 @@ def outcome(events: list[dict], at: datetime):
 
 
 def test_finished_before_the_due_date_is_on_time() -> None:
-    result = outcome([received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + 2 * DAY)], T0 + 9 * DAY)
+    result = outcome(
+        [received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + 2 * DAY)],
+        T0 + 9 * DAY,
+    )
     assert (result.finished, result.on_time, result.overdue_reason) == (True, True, None)
 
 
 def test_finished_on_the_due_instant_is_on_time_and_a_microsecond_later_is_not() -> None:
-    on_the_day = outcome([received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + 3 * DAY)], T0 + 9 * DAY)
+    on_the_day = outcome(
+        [received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + 3 * DAY)],
+        T0 + 9 * DAY,
+    )
     late = outcome(
-        [received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + 3 * DAY + timedelta(microseconds=1))],
+        [
+            received("D", T0, due_in=3 * DAY),
+            dossier_event("D", "COMPLETED", T0 + 3 * DAY + timedelta(microseconds=1)),
+        ],
         T0 + 9 * DAY,
     )
     assert on_the_day.on_time
@@ -49,7 +58,10 @@ def test_a_supplement_wait_is_taken_off_the_end() -> None:
 
 
 def test_a_pending_supplement_stops_the_clock_at_the_request() -> None:
-    events = [received("D", T0, due_in=3 * DAY), dossier_event("D", "SUPPLEMENT_REQUESTED", T0 + DAY)]
+    events = [
+        received("D", T0, due_in=3 * DAY),
+        dossier_event("D", "SUPPLEMENT_REQUESTED", T0 + DAY),
+    ]
     result = outcome(events, T0 + 30 * DAY)
     assert (result.finished, result.on_time, result.pending_since) == (False, True, T0 + DAY)
     assert result.clock_stopped_at == T0 + DAY
@@ -86,7 +98,9 @@ def test_completed_is_preferred_to_an_earlier_result_returned() -> None:
 
 def test_withdrawal_suspension_and_rejection_end_processing() -> None:
     for status in ("WITHDRAWN", "SUSPENDED", "REJECTED"):
-        result = outcome([received("D", T0, due_in=3 * DAY), dossier_event("D", status, T0 + DAY)], T0 + 9 * DAY)
+        result = outcome(
+            [received("D", T0, due_in=3 * DAY), dossier_event("D", status, T0 + DAY)], T0 + 9 * DAY
+        )
         assert (result.finished, result.end) == (True, T0 + DAY), status
 
 
@@ -102,7 +116,9 @@ def test_an_in_progress_dossier_turns_overdue_when_its_due_date_passes_with_no_e
     assert before[("2026-W47", "2.1")] == (1, 1)
     assert after[("2026-W47", "2.1")] == (0, 1)
     # The scorer is told to come back just after the due instant.
-    assert next_transition(facts, T0 + DAY, CALENDAR, [PeriodKind.WEEK]) == T0 + 2 * DAY + timedelta(microseconds=1)
+    assert next_transition(
+        facts, T0 + DAY, CALENDAR, [PeriodKind.WEEK]
+    ) == T0 + 2 * DAY + timedelta(microseconds=1)
 
 
 def test_a_dossier_in_progress_across_weeks_counts_in_each_week_it_was_processed() -> None:
@@ -135,14 +151,22 @@ def test_refused_or_never_accepted_dossiers_are_not_counted() -> None:
 
 def test_satisfaction_excludes_overdue_complained_and_unsatisfied_dossiers() -> None:
     def satisfied(*extra: dict) -> tuple[int, int]:
-        events = [received("D", T0, due_in=3 * DAY), dossier_event("D", "COMPLETED", T0 + DAY), *extra]
-        return contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK])[("2026-W47", "5.4")]
+        events = [
+            received("D", T0, due_in=3 * DAY),
+            dossier_event("D", "COMPLETED", T0 + DAY),
+            *extra,
+        ]
+        return contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK])[
+            ("2026-W47", "5.4")
+        ]
 
     assert satisfied() == (1, 1)
     assert satisfied(rating("D", "UNSATISFIED", T0 + DAY + HOUR)) == (0, 1)
     assert satisfied(dossier_event("D", "COMPLETED", T0 + DAY, complaint=True)) == (0, 1)
     # A later correction (a new rating) wins over an earlier one.
-    assert satisfied(rating("D", "UNSATISFIED", T0 + DAY + HOUR), rating("D", "SATISFIED", T0 + DAY + 2 * HOUR)) == (1, 1)
+    assert satisfied(
+        rating("D", "UNSATISFIED", T0 + DAY + HOUR), rating("D", "SATISFIED", T0 + DAY + 2 * HOUR)
+    ) == (1, 1)
 
 
 def test_receipt_indicators_use_the_flags_of_the_dossier() -> None:
@@ -162,7 +186,10 @@ def test_receipt_indicators_use_the_flags_of_the_dossier() -> None:
         dossier_event("D", "COMPLETED", T0 + DAY, e_result_issued=True),
     ]
     counts = contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.MONTH])
-    got = {indicator: counts[("2026-11", indicator)] for indicator in ("1.4", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b")}
+    got = {
+        indicator: counts[("2026-11", indicator)]
+        for indicator in ("1.4", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b")
+    }
     assert got == {
         "1.4": (1, 1),
         "3.3": (1, 1),

@@ -21,9 +21,26 @@ from tests.unit.scoring_helpers import CALENDAR, InMemoryScoring, facts_of, rebu
 
 START = datetime(2026, 9, 20, 1, 0, tzinfo=UTC)
 END = START + timedelta(days=75)
-FLAGS = ("synced_to_national_portal", "e_result_issued", "digitized", "fee_required", "paid_online", "complaint")
-STEPS = ("IN_PROGRESS", "SUPPLEMENT_REQUESTED", "SUPPLEMENTED", "PAYMENT_REQUESTED", "COMPLETED",
-         "RESULT_RETURNED", "WITHDRAWN", "SUSPENDED", "REJECTED", "NOT_ACCEPTED")
+FLAGS = (
+    "synced_to_national_portal",
+    "e_result_issued",
+    "digitized",
+    "fee_required",
+    "paid_online",
+    "complaint",
+)
+STEPS = (
+    "IN_PROGRESS",
+    "SUPPLEMENT_REQUESTED",
+    "SUPPLEMENTED",
+    "PAYMENT_REQUESTED",
+    "COMPLETED",
+    "RESULT_RETURNED",
+    "WITHDRAWN",
+    "SUSPENDED",
+    "REJECTED",
+    "NOT_ACCEPTED",
+)
 
 hours = st.integers(min_value=0, max_value=24 * 70)
 
@@ -72,7 +89,9 @@ def province_history(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def deliveries(draw: st.DrawFn, payloads: list[dict[str, Any]]) -> list[tuple[datetime, list[dict[str, Any]]]]:
+def deliveries(
+    draw: st.DrawFn, payloads: list[dict[str, Any]]
+) -> list[tuple[datetime, list[dict[str, Any]]]]:
     """The events in a random order, in random batches, at increasing clock times."""
     order = draw(st.permutations(payloads))
     batches: list[tuple[datetime, list[dict[str, Any]]]] = []

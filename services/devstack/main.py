@@ -1,0 +1,151 @@
+"""`make run`: the whole system on one machine, from nothing.
+
+Starts a memory-only Tansu broker on 127.0.0.1:9092 (unless KAFKA_BOOTSTRAP_SERVERS is set), an
+embedded PostgreSQL (unless DATABASE_URL is set), migrates, then runs ingest, scoring, the api on
+http://127.0.0.1:8000 and the simulator as child processes. Ctrl-C stops them all, in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from services.devstack.stack import embedded_postgres, tansu_broker, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("ingest", "scoring", "api")
+
+
+def say(message: str) -> None:
+    print(f"[make run] {message}", flush=True)
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def broker(port: int) -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        say(f"using the broker at {configured}")
+        yield configured
+        return
+    with tansu_broker(port) as address:
+        say(f"Tansu broker (memory only) on {address}")
+        yield address
+
+
+@contextlib.contextmanager
+def database() -> Iterator[str]:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        say("using the PostgreSQL of DATABASE_URL")
+        yield configured
+        return
+    # A fresh database each run: the memory-only broker starts empty, and stored Kafka
+    # offsets from an earlier run would point past its end.
+    with (
+        tempfile.TemporaryDirectory(prefix="chiso766-") as folder,
+        embedded_postgres(Path(folder) / "pgdata", keep=False) as url,
+    ):
+        say("embedded PostgreSQL started")
+        yield url
+
+
+def start(
+    name: str, module: str, env: dict[str, str], args: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    say(f"starting {name}")
+    return subprocess.Popen([sys.executable, "-m", module, *(args or [])], env=env, cwd=ROOT)
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in reversed(processes):
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    parser.add_argument("--broker-port", type=int, default=9092)
+    parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--backfill-weeks", default="3")
+    parser.add_argument("--scale", default="1.0")
+    parser.add_argument("--no-simulator", dest="simulator", action="store_false")
+    args = parser.parse_args(argv)
+
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    processes: list[subprocess.Popen[bytes]] = []
+    with broker(args.broker_port) as bootstrap, database() as database_url:
+        migrate(database_url)
+        say("database migrated")
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "API_PORT": str(args.api_port),
+            "LOG_JSON": os.environ.get("LOG_JSON", "false"),
+        }
+        try:
+            for service in SERVICES:
+                processes.append(start(service, f"services.{service}", env))
+            wait_for_port(args.api_port, processes[-1], timeout=60)
+            say(f"API on http://127.0.0.1:{args.api_port} (docs at /docs)")
+            if args.simulator:
+                processes.append(
+                    start(
+                        "simulator",
+                        "services.simulator",
+                        env,
+                        [
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--backfill-weeks",
+                            args.backfill_weeks,
+                            "--scale",
+                            args.scale,
+                        ],
+                    )
+                )
+            say("running; Ctrl-C stops everything")
+            while not stopping:
+                failed = [p for p in processes[:3] if p.poll() is not None]
+                if failed:
+                    say(f"a service exited with {failed[0].returncode}; stopping")
+                    break
+                time.sleep(0.5)
+        finally:
+            say("stopping")
+            stop_all(processes)
+    say("stopped")
+
+
+if __name__ == "__main__":
+    main()

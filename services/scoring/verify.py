@@ -1,0 +1,98 @@
+"""`verify`: recompute every count from the event store and diff it with the incremental state.
+
+Runs in one REPEATABLE READ transaction, so the events, the position and the counts it compares
+are one consistent snapshot even while the services keep running. Exit status 1 on any difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring import repository
+from services.scoring.batch import CountKey, DossierScorer
+from services.scoring.main import build_scorer
+from services.scoring.settings import ScoringSettings
+from shared.db import create_engine
+from shared.models import Event, IndicatorCount
+
+FETCH_SIZE = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    key: CountKey
+    incremental: tuple[int, int]
+    rebuilt: tuple[int, int]
+
+
+async def rebuilt_counts(
+    session: AsyncSession, scorer: DossierScorer
+) -> dict[CountKey, tuple[int, int]]:
+    position = await repository.read_position(session)
+    if position is None:
+        return {}
+    result = await session.stream(
+        select(Event.payload)
+        .where(Event.kind != "unit")
+        .where(tuple_(Event.tx_id, Event.seq) <= tuple_(position.last_tx_id, position.last_seq))
+        .order_by(Event.tx_id, Event.seq)
+        .execution_options(yield_per=FETCH_SIZE)
+    )
+    payloads = [payload async for payload in result.scalars()]
+    step = scorer.step({}, payloads, [], position.as_of)
+    return {key: (n, d) for key, (n, d) in step.deltas.items() if (n, d) != (0, 0)}
+
+
+async def stored_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
+    result = await session.execute(
+        select(
+            IndicatorCount.unit_code,
+            IndicatorCount.period_key,
+            IndicatorCount.indicator_id,
+            IndicatorCount.numerator,
+            IndicatorCount.denominator,
+        )
+    )
+    return {(u, p, i): (n, d) for u, p, i, n, d in result if (n, d) != (0, 0)}
+
+
+async def differences(session: AsyncSession, scorer: DossierScorer) -> list[Difference]:
+    rebuilt = await rebuilt_counts(session, scorer)
+    stored = await stored_counts(session)
+    return [
+        Difference(key, stored.get(key, (0, 0)), rebuilt.get(key, (0, 0)))
+        for key in sorted(rebuilt.keys() | stored.keys())
+        if stored.get(key) != rebuilt.get(key)
+    ]
+
+
+async def verify(settings: ScoringSettings) -> list[Difference]:
+    engine = create_engine(settings.database_url, application_name="chiso766-verify")
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with AsyncSession(bind=connection) as session, session.begin():
+                return await differences(session, build_scorer(settings))
+    finally:
+        await engine.dispose()
+
+
+def run() -> None:
+    found = asyncio.run(verify(ScoringSettings()))
+    for difference in found:
+        unit, period, indicator = difference.key
+        print(
+            f"{unit} {period} {indicator}: incremental {difference.incremental} "
+            f"rebuilt {difference.rebuilt}"
+        )
+    print(f"verify: {len(found)} difference(s)")
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,160 @@
+"""Dossier lifecycles drawn from a unit's profile, as contract v1 events with their times."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.simulator.province import PROVINCE_CODE, SimUnit
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+SOURCE = "simulator"
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Emission:
+    at: datetime
+    topic: str  # "dossier" or "catalog"
+    key: str
+    event: dict[str, Any]
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(LOCAL).isoformat(timespec="seconds")
+
+
+def catalog_emissions(units: list[SimUnit], at: datetime, province_name: str) -> list[Emission]:
+    def unit(code: str, name: str, level: str, parent: str | None) -> Emission:
+        event = {
+            "event_id": f"sim-unit-{code}",
+            "schema_version": 1,
+            "source": SOURCE,
+            "occurred_at": _iso(at),
+            "type": "UNIT",
+            "unit_code": code,
+            "name": name,
+            "level": level,
+        }
+        if parent:
+            event["parent_code"] = parent
+        return Emission(at, "catalog", code, event)
+
+    return [unit(PROVINCE_CODE, province_name, "PROVINCE", None)] + [
+        unit(u.code, u.name, u.level, PROVINCE_CODE) for u in units
+    ]
+
+
+class DossierFactory:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.serial = 0
+
+    def dossier(self, unit: SimUnit, received_at: datetime) -> list[Emission]:
+        """Every event of one dossier received at `received_at`, past and future."""
+        rng, p = self.rng, unit.profile
+        self.serial += 1
+        code = f"H{PROVINCE_CODE}.{received_at.astimezone(LOCAL):%y%m%d}-{self.serial:07d}"
+        procedure = f"1.{rng.randint(0, 400):06d}"
+        events: list[tuple[datetime, dict[str, Any]]] = []
+
+        def emit(at: datetime, status: str | None, **fields: Any) -> None:
+            event: dict[str, Any] = {
+                "event_id": f"sim-{code}-{len(events) + 1}",
+                "schema_version": 1,
+                "source": SOURCE,
+                "occurred_at": _iso(at),
+                "dossier_code": code,
+                "unit_code": unit.code,
+            }
+            if status is None:
+                event["type"] = "RATING"
+            else:
+                event["status"] = status
+            event.update(fields)
+            events.append((at, event))
+
+        channel = (
+            "ONLINE" if rng.random() < p.online else rng.choice(["DIRECT", "DIRECT", "POSTAL"])
+        )
+        if channel == "ONLINE":
+            emit(received_at - rng.uniform(0.1, 20) * HOUR, "SUBMITTED", procedure_code=procedure)
+        if rng.random() < 0.015:
+            emit(received_at, "NOT_ACCEPTED", procedure_code=procedure)
+            return [Emission(at, "dossier", code, e) for at, e in events]
+
+        allowed = timedelta(days=rng.choice([1, 2, 3, 5, 7, 10, 15]))
+        due = received_at + allowed
+        fee = rng.random() < p.fee
+        emit(
+            received_at,
+            "RECEIVED",
+            procedure_code=procedure,
+            received_at=_iso(received_at),
+            due_at=_iso(due),
+            channel=channel,
+            synced_to_national_portal=rng.random() < p.synced,
+            fee_required=fee,
+            population_data_used=rng.random() < p.population_data,
+            digitized=rng.random() < p.digitized,
+        )
+        clock = received_at + rng.uniform(0.2, 4) * HOUR
+        emit(clock, "IN_PROGRESS")
+        late = rng.random() > p.on_time
+        if rng.random() < p.supplement:
+            asked = clock + allowed * rng.uniform(0.1, 0.4)
+            emit(asked, "SUPPLEMENT_REQUESTED")
+            wait = rng.uniform(0.5, 4) * DAY
+            clock = asked + wait
+            if rng.random() < 0.9:  # some citizens never come back
+                emit(clock, "SUPPLEMENTED")
+                due += wait  # the scorer takes the wait off the end; plan the finish the same way
+            else:
+                return [Emission(at, "dossier", code, e) for at, e in events]
+        if fee:
+            paid = clock + rng.uniform(0.5, 24) * HOUR
+            emit(paid, "PAYMENT_REQUESTED", paid_online=rng.random() < p.paid_online)
+            clock = paid
+        if late:
+            finished = due + rng.uniform(0.1, 5) * DAY
+        else:
+            finished = max(clock, received_at) + (due - max(clock, received_at)) * rng.uniform(
+                0.2, 0.98
+            )
+        e_result = rng.random() < p.e_result
+        emit(
+            finished,
+            "COMPLETED",
+            e_result_issued=e_result,
+            reused_data=rng.random() < p.reused,
+            personal_store_linked=rng.random() < p.personal_store,
+        )
+        returned = finished + rng.uniform(0.5, 48) * HOUR
+        emit(returned, "RESULT_RETURNED", complaint=rng.random() < p.complaint)
+        if rng.random() < 0.35:
+            rating = (
+                "UNSATISFIED" if rng.random() < p.unsatisfied * (6 if late else 1) else "SATISFIED"
+            )
+            emit(returned + rng.uniform(0.1, 72) * HOUR, None, rating=rating)
+        return [Emission(at, "dossier", code, e) for at, e in events]
+
+
+def working_instants(
+    rng: random.Random, start: datetime, end: datetime, count: int
+) -> Iterator[datetime]:
+    """`count` receipt times in [start, end), in office hours on weekdays (a few on Saturdays)."""
+    span = (end - start).total_seconds()
+    produced = 0
+    while produced < count and span > 0:
+        instant = start + timedelta(seconds=rng.uniform(0, span))
+        local = instant.astimezone(LOCAL)
+        office = 7.5 <= local.hour + local.minute / 60 < 17
+        weekday = local.weekday() < 5 or (local.weekday() == 5 and rng.random() < 0.15)
+        if office and weekday:
+            produced += 1
+            yield instant.astimezone(UTC)

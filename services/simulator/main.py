@@ -1,0 +1,149 @@
+"""Replay a simulated province to a broker: the catalogue, a fast backfill, then a live stream.
+
+python -m services.simulator --bootstrap-servers 127.0.0.1:9092 --backfill-weeks 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import random
+import signal
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from shared.kafka import ensure_topics
+from shared.logging import configure_logging
+from services.simulator.lifecycle import (
+    DossierFactory,
+    Emission,
+    catalog_emissions,
+    working_instants,
+)
+from services.simulator.province import PROVINCE_NAME, SimUnit, build_province
+
+log = structlog.get_logger()
+WEEK = timedelta(weeks=1)
+
+
+class Simulator:
+    def __init__(self, seed: int, scale: float, malformed_rate: float) -> None:
+        self.rng = random.Random(seed)
+        self.units = build_province(seed)
+        self.factory = DossierFactory(self.rng)
+        self.scale = scale
+        self.malformed_rate = malformed_rate
+        # (time, serial, emission): the serial keeps the heap from comparing events.
+        self.pending: list[tuple[datetime, int, Emission]] = []
+        self.serial = 0
+
+    def catalog(self, at: datetime) -> list[Emission]:
+        return catalog_emissions(self.units, at, PROVINCE_NAME)
+
+    def receive(self, start: datetime, end: datetime) -> None:
+        """Draw the dossiers received in [start, end) and queue all their events."""
+        for unit in self.units:
+            expected = unit.profile.dossiers_per_week * self.scale * ((end - start) / WEEK)
+            count = int(expected) + (self.rng.random() < expected % 1)
+            for received_at in working_instants(self.rng, start, end, count):
+                for emission in self.factory.dossier(unit, received_at):
+                    self.serial += 1
+                    heapq.heappush(self.pending, (emission.at, self.serial, emission))
+
+    def due(self, now: datetime) -> list[Emission]:
+        """Queued events that have happened by `now`, oldest first."""
+        ready = []
+        while self.pending and self.pending[0][0] <= now:
+            ready.append(heapq.heappop(self.pending)[2])
+        return ready
+
+    def encode(self, emission: Emission) -> bytes:
+        event = emission.event
+        if self.rng.random() < self.malformed_rate:
+            event = dict(event)
+            damage = self.rng.choice(["unit", "status", "time", "json"])
+            if damage == "json":
+                return b'{"event_id": "' + event["event_id"].encode() + b'", truncated'
+            if damage == "unit":
+                event.pop("unit_code", None)
+            elif damage == "status":
+                event["status"] = "DA_XU_LY"
+            else:
+                event["occurred_at"] = event["occurred_at"][:19]  # no offset
+            event["event_id"] += "-damaged"
+        return orjson.dumps(event)
+
+
+async def send(
+    producer: AIOKafkaProducer, topics: dict[str, str], simulator: Simulator, batch: list[Emission]
+) -> None:
+    futures = [
+        await producer.send(topics[e.topic], key=e.key.encode(), value=simulator.encode(e))
+        for e in batch
+    ]
+    if futures:
+        await asyncio.gather(*futures)
+
+
+async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    topics = {"dossier": args.dossier_topic, "catalog": args.catalog_topic}
+    await ensure_topics(args.bootstrap_servers, topics.values())
+    producer = AIOKafkaProducer(
+        bootstrap_servers=args.bootstrap_servers, linger_ms=20, max_batch_size=256 * 1024
+    )
+    await producer.start()
+    simulator = Simulator(args.seed, args.scale, args.malformed_rate)
+    try:
+        now = datetime.now(UTC)
+        start = now - timedelta(weeks=args.backfill_weeks)
+        await send(producer, topics, simulator, simulator.catalog(start - timedelta(days=1)))
+        simulator.receive(start, now)
+        backfill = simulator.due(now)
+        for index in range(0, len(backfill), 5000):
+            await send(producer, topics, simulator, backfill[index : index + 5000])
+        log.info("simulator.backfilled", events=len(backfill), units=len(simulator.units))
+        if not args.live:
+            return
+        last = now
+        while not stop.is_set():
+            await asyncio.sleep(1)
+            now = datetime.now(UTC)
+            # Live arrivals run `live_speed` times faster than the province's real pace.
+            simulator.receive(last, last + (now - last) * args.live_speed)
+            ready = simulator.due(now)
+            await send(producer, topics, simulator, ready)
+            last = now
+    finally:
+        await producer.stop()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="simulator", description=__doc__)
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser.add_argument("--dossier-topic", default="dossier.events")
+    parser.add_argument("--catalog-topic", default="catalog.events")
+    parser.add_argument("--backfill-weeks", type=float, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = real)")
+    parser.add_argument("--live-speed", type=float, default=20, help="live arrival multiplier")
+    parser.add_argument("--malformed-rate", type=float, default=0.0005)
+    parser.add_argument("--seed", type=int, default=766)
+    parser.add_argument("--no-live", dest="live", action="store_false")
+    return parser.parse_args(argv)
+
+
+async def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_logging("INFO", json=False, service="simulator")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await simulate(args, stop)
+
+
+def run() -> None:
+    asyncio.run(main())
