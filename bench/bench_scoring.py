@@ -15,21 +15,18 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from shared.clock import SystemClock
-from shared.db import create_engine, create_sessionmaker
-from shared.events import (
-    Refusal,
-    event_kind,
-    event_subject,
-    normalized_payload,
-    parse_record,
-    payload_hash,
-)
-from shared.models import Event
 from services.devstack.stack import LOCAL_POSTGRES, reachable
 from services.scoring.main import build_service
 from services.scoring.settings import ScoringSettings
 from services.simulator.main import Simulator
+from shared.clock import SystemClock
+from shared.db import create_engine, create_sessionmaker
+from shared.events import (
+    Refusal,
+    normalized_payload,
+    parse_record,
+)
+from shared.models import Event
 from tests.infra import database_url, execute_admin, migrate
 
 

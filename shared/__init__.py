@@ -1,1 +1,1 @@
-"""Code the ingest, scoring and api services share: settings, event contract, database, methodology."""
+"""What the ingest, scoring and api services share: settings, events, database, methodology."""

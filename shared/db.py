@@ -61,9 +61,9 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
-        code = getattr(error.orig, "sqlstate", None)
+        code = str(getattr(error.orig, "sqlstate", None) or "")
         # 40001 serialization failure, 40P01 deadlock, 57P0x shutdown, 08xxx connection.
-        return bool(code) and (code in {"40001", "40P01"} or code[:2] in {"57", "08"})
+        return code in {"40001", "40P01"} or code[:2] in {"57", "08"}
     return False
 
 
@@ -75,5 +75,5 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    driver: asyncpg.Connection = raw.driver_connection
     return driver

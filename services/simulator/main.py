@@ -16,15 +16,15 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from shared.kafka import ensure_topics
-from shared.logging import configure_logging
 from services.simulator.lifecycle import (
     DossierFactory,
     Emission,
     catalog_emissions,
     working_instants,
 )
-from services.simulator.province import PROVINCE_NAME, SimUnit, build_province
+from services.simulator.province import PROVINCE_NAME, build_province
+from shared.kafka import ensure_topics
+from shared.logging import configure_logging
 
 log = structlog.get_logger()
 WEEK = timedelta(weeks=1)
@@ -67,7 +67,7 @@ class Simulator:
             event = dict(event)
             damage = self.rng.choice(["unit", "status", "time", "json"])
             if damage == "json":
-                return b'{"event_id": "' + event["event_id"].encode() + b'", truncated'
+                return b'{"event_id": "' + str(event["event_id"]).encode() + b'", truncated'
             if damage == "unit":
                 event.pop("unit_code", None)
             elif damage == "status":
@@ -75,7 +75,8 @@ class Simulator:
             else:
                 event["occurred_at"] = event["occurred_at"][:19]  # no offset
             event["event_id"] += "-damaged"
-        return orjson.dumps(event)
+        encoded: bytes = orjson.dumps(event)
+        return encoded
 
 
 async def send(

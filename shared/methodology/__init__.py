@@ -1,7 +1,7 @@
 """The 766 methodology as data: which indicators exist, their points, and how counts become points.
 
 A methodology version is a JSON file in this folder; `load_methodology()` validates it (group
-maxima sum to 100, each group's indicators sum to its maximum) and `score()` turns counts into points.
+maxima sum to 100, each group's indicators sum to its maximum); `score()` turns counts to points.
 """
 
 from shared.methodology.model import Group, Indicator, Methodology, Rule, load_methodology

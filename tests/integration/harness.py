@@ -95,13 +95,13 @@ async def produce(broker: str, topic: str, events: Iterable[dict[str, Any] | byt
         await producer.stop()
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 20) -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 20) -> T:
     """Poll `probe` until it returns something other than None (or False)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+            raise AssertionError(f"condition not met within {within} s (last: {result!r})")
         await asyncio.sleep(0.05)

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from shared.events import Refusal, normalized_payload, parse_record
-from shared.periods import ALL_KINDS, Calendar
 from services.scoring.batch import CountKey, DossierRecord, DossierScorer
 from services.scoring.dossier import Facts, apply_event, empty_state, read_facts
+from shared.events import Refusal, normalized_payload, parse_record
+from shared.periods import ALL_KINDS, Calendar
 
 CALENDAR = Calendar("Asia/Ho_Chi_Minh")
 PROVINCE = "19"

@@ -1,0 +1,47 @@
+# Chỉ số 766. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint typecheck check bench verify simulate migrate clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+run: install ## The whole system: embedded broker and PostgreSQL, services, simulator, API on :8000
+	$(PY) -m services.devstack
+
+test: install ## All tests, against a real PostgreSQL and a real Tansu broker
+	$(PY) -m pytest -q
+
+lint: install ## ruff (lint and format) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+check: lint test ## Everything CI should agree with
+
+bench: install ## Replay throughput of scoring (3 simulated weeks; needs PostgreSQL on :5432)
+	$(PY) -m bench.bench_scoring --weeks 3 --batch-size 20000
+
+verify: install ## Recompute every count from the event store and print the differences (DATABASE_URL)
+	$(PY) -m services.scoring.verify
+
+simulate: install ## Send a simulated province to KAFKA_BOOTSTRAP_SERVERS (ARGS="--help")
+	$(PY) -m services.simulator --bootstrap-servers $${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092} $(ARGS)
+
+migrate: install ## alembic upgrade head on DATABASE_URL
+	$(VENV)/bin/alembic upgrade head
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,116 @@
+"""ingest against the real broker and PostgreSQL: exactly-once storage, dead letters, counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from shared.kafka import ensure_topics
+from tests.factories import dossier_event, encode, received
+from tests.integration import harness
+
+
+async def read_topic(broker: str, topic: str, count: int) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=broker, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list = []
+    try:
+
+        async def enough() -> bool:
+            batch = await consumer.getmany(timeout_ms=200)
+            records.extend(r for rs in batch.values() for r in rs)
+            return len(records) >= count
+
+        await harness.eventually(enough)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def counts(db_url: str) -> dict[str, tuple[int, int, int, int]]:
+    connection = await asyncpg.connect(db_url)
+    try:
+        rows = await connection.fetch("SELECT * FROM ingest_counts")
+        return {
+            r["topic"]: (r["offered"], r["stored"], r["dead_lettered"], r["duplicates"])
+            for r in rows
+        }
+    finally:
+        await connection.close()
+
+
+async def scalar(db_url: str, query: str) -> object:
+    connection = await asyncpg.connect(db_url)
+    try:
+        return await connection.fetchval(query)
+    finally:
+        await connection.close()
+
+
+async def test_duplicates_are_stored_once_and_malformed_events_reach_the_dlq(
+    db_url: str, broker: str, topics
+) -> None:
+    now = datetime.now(UTC)
+    first = received("D1", now - timedelta(hours=3))
+    changed = dict(first, channel="DIRECT")  # same event_id, other content
+    await ensure_topics(broker, [topics.dossier, topics.catalog, topics.dead_letter])
+    await harness.produce(
+        broker,
+        topics.dossier,
+        [
+            first,
+            first,  # an exact redelivery
+            changed,
+            b"{this is not json",
+            encode({**dossier_event("D2", "RECEIVED", now), "status": "DA_XONG"}),
+            encode({k: v for k, v in received("D3", now).items() if k != "unit_code"}),
+            received("D4", now - timedelta(hours=1)),
+        ],
+    )
+    async with harness.running(harness.ingest(db_url, broker, topics)):
+        letters = await read_topic(broker, topics.dead_letter, 4)
+
+        async def balanced() -> dict | None:
+            current = await counts(db_url)
+            return current if current.get(topics.dossier, (0,))[0] == 7 else None
+
+        assert (await harness.eventually(balanced))[topics.dossier] == (7, 2, 4, 1)
+
+    reasons = {dict(r.headers)["dlq.reason"].decode() for r in letters}
+    assert any("not valid JSON" in reason for reason in reasons)
+    assert any("status: Input should be" in reason for reason in reasons)
+    assert any("unit_code: Field required" in reason for reason in reasons)
+    assert any("already used by an event with different content" in reason for reason in reasons)
+    # The dead letter carries the record as received, with where it came from.
+    broken = next(r for r in letters if b"not json" in r.value)
+    assert dict(broken.headers)["dlq.topic"].decode() == topics.dossier
+    assert await scalar(db_url, "SELECT count(*) FROM events") == 2
+    assert await scalar(db_url, "SELECT count(*) FROM dead_letters") == 4
+
+
+async def test_a_restarted_ingest_neither_loses_nor_recounts_records(
+    db_url: str, broker: str, topics
+) -> None:
+    now = datetime.now(UTC)
+    await ensure_topics(broker, [topics.dossier, topics.catalog, topics.dead_letter])
+    await harness.produce(
+        broker, topics.dossier, [received(f"A{i}", now - timedelta(hours=1)) for i in range(50)]
+    )
+
+    async def offered(expected: int) -> bool:
+        return (await counts(db_url)).get(topics.dossier, (0,))[0] == expected
+
+    async with harness.running(harness.ingest(db_url, broker, topics)):
+        await harness.eventually(lambda: offered(50))
+    await harness.produce(
+        broker, topics.dossier, [received(f"B{i}", now - timedelta(hours=1)) for i in range(30)]
+    )
+    async with harness.running(harness.ingest(db_url, broker, topics)):
+        await harness.eventually(lambda: offered(80))
+        await harness.produce(broker, topics.dossier, [received(f"C{i}", now) for i in range(20)])
+        await harness.eventually(lambda: offered(100))
+
+    assert (await counts(db_url))[topics.dossier] == (100, 100, 0, 0)
+    assert await scalar(db_url, "SELECT count(*) FROM events") == 100

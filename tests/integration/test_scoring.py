@@ -1,0 +1,131 @@
+"""scoring against PostgreSQL: due times with a driven clock, verify, and pooled province counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+
+from services.scoring.main import build_service
+from services.scoring.settings import ScoringSettings
+from services.scoring.verify import verify
+from shared.clock import ManualClock
+from shared.db import create_engine, create_sessionmaker
+from shared.events import normalized_payload, parse_record, payload_hash
+from shared.models import Event
+from tests.factories import dossier_event, received
+from tests.integration.harness import PROVINCE
+
+# Wednesday 18/11/2026 09:00 in Hà Nội.
+T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+async def store(db_url: str, events: list[dict]) -> None:
+    engine = create_engine(db_url, application_name="test")
+    async with create_sessionmaker(engine).begin() as session:
+        for offset, event in enumerate(events):
+            parsed = parse_record(orjson.dumps(event))
+            payload = normalized_payload(parsed)  # type: ignore[arg-type]
+            session.add(
+                Event(
+                    event_id=parsed.event_id,  # type: ignore[union-attr]
+                    kind="rating" if event.get("type") == "RATING" else "dossier_status",
+                    subject=event["dossier_code"],
+                    occurred_at=parsed.occurred_at,  # type: ignore[union-attr]
+                    payload=payload,
+                    payload_hash=payload_hash(payload),
+                    source_topic="test",
+                    source_partition=0,
+                    source_offset=offset,
+                )
+            )
+    await engine.dispose()
+
+
+async def step_until_idle(db_url: str, clock: ManualClock) -> None:
+    settings = ScoringSettings(database_url=db_url, province_code=PROVINCE)
+    service = build_service(settings, clock)
+    engine = create_engine(db_url, application_name="test")
+    sessions = create_sessionmaker(engine)
+    while True:
+        async with sessions.begin() as session:
+            if (await service.step(session)).idle:
+                break
+    await engine.dispose()
+
+
+async def count(db_url: str, unit: str, period: str, indicator: str) -> tuple[int, int]:
+    connection = await asyncpg.connect(db_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT numerator, denominator FROM indicator_counts"
+            " WHERE unit_code = $1 AND period_key = $2 AND indicator_id = $3",
+            unit,
+            period,
+            indicator,
+        )
+        return (row["numerator"], row["denominator"]) if row else (0, 0)
+    finally:
+        await connection.close()
+
+
+async def test_an_in_progress_dossier_turns_overdue_when_the_clock_passes_its_due_date(
+    db_url: str,
+) -> None:
+    clock = ManualClock(T0 + HOUR)
+    await store(db_url, [received("D1", T0, due_in=4 * HOUR), received("D2", T0, due_in=48 * HOUR)])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (2, 2)
+
+    clock.advance(3 * HOUR)  # D1's due instant, 13:00: still on time
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (2, 2)
+
+    clock.advance(timedelta(seconds=1))  # no event, yet D1 is now overdue
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (1, 2)
+    assert await count(db_url, PROVINCE, "2026-W47", "2.1") == (1, 2)
+    assert await verify(ScoringSettings(database_url=db_url, province_code=PROVINCE)) == []
+
+
+async def test_a_new_week_counts_the_dossiers_still_in_progress(db_url: str) -> None:
+    clock = ManualClock(T0 + HOUR)
+    await store(db_url, [received("D1", T0, due_in=timedelta(days=10))])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W48", "2.1") == (0, 0)
+    clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # Monday of week 48
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W48", "2.1") == (1, 1)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (1, 1)
+
+
+async def test_a_late_event_for_a_closed_week_restates_it(db_url: str) -> None:
+    clock = ManualClock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+    await store(db_url, [received("D1", T0, due_in=HOUR)])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (0, 1)  # overdue all week
+    # Arrives in week 48: it was finished on time in week 47 after all.
+    await store(db_url, [dossier_event("D1", "COMPLETED", T0 + HOUR / 2)])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-W47", "2.1") == (1, 1)
+    assert await count(db_url, "SO-TP", "2026-W48", "2.1") == (0, 0)
+
+
+async def test_verify_reports_a_count_that_does_not_match_the_events(db_url: str) -> None:
+    clock = ManualClock(T0 + HOUR)
+    await store(db_url, [received("D1", T0, synced_to_national_portal=True)])
+    await step_until_idle(db_url, clock)
+    settings = ScoringSettings(database_url=db_url, province_code=PROVINCE)
+    assert await verify(settings) == []
+    connection = await asyncpg.connect(db_url)
+    await connection.execute(
+        "UPDATE indicator_counts SET numerator = 0"
+        " WHERE unit_code = 'SO-TP' AND period_key = '2026-11' AND indicator_id = '1.4'"
+    )
+    await connection.close()
+    differences = await verify(settings)
+    assert [(d.key, d.incremental, d.rebuilt) for d in differences] == [
+        (("SO-TP", "2026-11", "1.4"), (0, 1), (1, 1))
+    ]
