@@ -262,3 +262,8 @@ def contract_json_schema() -> dict[str, Any]:
         "oneOf": [*dossier["oneOf"], {"$ref": "#/$defs/UnitEvent"}],
         "$defs": defs,
     }
+
+
+if __name__ == "__main__":
+    # `python -m shared.events > docs/schemas/events-v1.json` republishes the schema.
+    print(orjson.dumps(contract_json_schema(), option=orjson.OPT_INDENT_2).decode())

@@ -104,3 +104,14 @@ def test_records_that_are_not_events_are_refused(raw: bytes | None, reason: str)
     result = parse_record(raw, now=NOW)
     assert isinstance(result, Refusal)
     assert reason in result.reason
+
+
+def test_the_published_json_schema_is_the_one_the_code_validates() -> None:
+    from pathlib import Path
+
+    from shared.events import contract_json_schema
+
+    published = Path(__file__).parents[2] / "docs" / "schemas" / "events-v1.json"
+    assert orjson.loads(published.read_bytes()) == contract_json_schema(), (
+        "regenerate with: python -m shared.events > docs/schemas/events-v1.json"
+    )
