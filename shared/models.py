@@ -38,9 +38,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Every row carries the id of the transaction that wrote it, so that scoring can tail the store
-# without skipping rows whose sequence number was drawn before a slower transaction committed.
-CURRENT_TX_ID = text("(pg_current_xact_id()::text::bigint)")
+# Writers of `events` hold this transaction-level advisory lock from before their first insert to
+# their commit, so sequence numbers become visible in order and scoring can tail by `seq` alone.
+EVENTS_APPEND_LOCK = 766_001
 
 
 class Event(Base):
@@ -49,7 +49,6 @@ class Event(Base):
     __tablename__ = "events"
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=CURRENT_TX_ID)
     event_id: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(64))
@@ -61,10 +60,7 @@ class Event(Base):
     source_offset: Mapped[int] = mapped_column(BigInteger)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (
-        Index("ix_events_tx_id_seq", "tx_id", "seq"),
-        Index("ix_events_subject", "subject"),
-    )
+    __table_args__ = (Index("ix_events_subject", "subject"),)
 
 
 class DeadLetter(Base):
@@ -187,7 +183,6 @@ class ScoringPosition(Base):
     __tablename__ = "scoring_position"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_tx_id: Mapped[int] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     events_applied: Mapped[int] = mapped_column(BigInteger)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import DeadLetter, Event, IngestCount, IngestOffset
+from shared.models import EVENTS_APPEND_LOCK, DeadLetter, Event, IngestCount, IngestOffset
 
 TopicPartitionKey = tuple[str, int]
 
@@ -71,6 +71,8 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     """Insert, skipping event ids already stored; returns the ids actually inserted."""
     if not rows:
         return set()
+    # Appends are serialised so that sequence numbers become visible in order (see the model).
+    await session.execute(select(func.pg_advisory_xact_lock(EVENTS_APPEND_LOCK)))
     # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs.
     result = await session.execute(
         insert(Event)

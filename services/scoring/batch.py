@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from services.scoring.contributions import (
+    NOTHING,
+    Cells,
     Contribution,
     contributions,
     next_transition,
@@ -102,7 +104,7 @@ class DossierScorer:
         for code, payloads in by_dossier.items():
             record = records.get(code)
             old_unit: str | None = None
-            old: Contribution = {}
+            old = NOTHING
             if record is not None and record.evaluated_at is not None:
                 # Before the events touch the state: this is what the counts hold for it.
                 old_unit, old = self._written_contribution(code, record)
@@ -112,10 +114,10 @@ class DossierScorer:
             facts = read_facts(state)
             new = contributions(facts, now, self.calendar, self.kinds)
             if old_unit == facts.unit_code:
-                _add(deltas, facts.unit_code, subtract(new, old), 1)
+                _add(deltas, facts.unit_code, subtract(new, old))
             else:  # moved to another unit (a correction): out of one, into the other
-                _add(deltas, old_unit, old, -1)
-                _add(deltas, facts.unit_code, new, 1)
+                _add(deltas, old_unit, subtract(NOTHING, old))
+                _add(deltas, facts.unit_code, subtract(new, NOTHING))
             self._remember(code, now, facts.unit_code, new)
             if facts.unit_code:
                 result.units_seen.add(facts.unit_code)
@@ -190,12 +192,11 @@ class DossierScorer:
 def _add(
     deltas: defaultdict[CountKey, list[int]],
     unit_code: str | None,
-    contribution: Mapping[tuple[str, str], tuple[int, int]],
-    sign: int,
+    cells: Cells,
 ) -> None:
     if unit_code is None:
         return
-    for (period, indicator), (numerator, denominator) in contribution.items():
+    for (period, indicator), (numerator, denominator) in cells.items():
         cell = deltas[(unit_code, period, indicator)]
-        cell[0] += sign * numerator
-        cell[1] += sign * denominator
+        cell[0] += numerator
+        cell[1] += denominator

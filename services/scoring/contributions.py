@@ -1,7 +1,8 @@
 """A dossier's contribution to the indicator counts: a pure function of its facts and the time.
 
-`contributions(facts, now)` gives `{(period_key, indicator_id): (numerator, denominator)}` for the
-dossier's own unit; scoring adds `new - old` to the counts of that unit and of the province.
+`contributions(facts, now)` gives what the dossier adds to its unit's counts, in a compact form
+(`Contribution.cells()` spells it out as `{(period_key, indicator_id): (numerator, denominator)}`);
+scoring adds `subtract(new, old)` to the counts of the unit and of the province.
 `next_transition(facts, now)` is the next instant at which the contribution can change with no
 new event (a due date passing, a new period starting); scoring re-evaluates the dossier then.
 """
@@ -9,6 +10,7 @@ new event (a due date passing, a new period starting); scoring re-evaluates the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.scoring.dossier import Facts
@@ -16,7 +18,9 @@ from services.scoring.ontime import Outcome, end_of_processing, evaluate, overdu
 from shared.periods import Calendar, PeriodKind
 
 Cell = tuple[str, str]
-Contribution = dict[Cell, tuple[int, int]]
+Cells = dict[Cell, tuple[int, int]]
+# Per period the dossier was processed in: (on time, satisfied, seconds if finished in it, finished)
+Processing = tuple[int, int, int, int]
 
 ON_TIME = "2.1"
 PROCESSING_TIME = "2.2"
@@ -44,6 +48,23 @@ def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """A dossier's share of the counts. Receipt counts are the same in every kind of period, so
+    they are kept once with the receipt's period keys; most events leave them unchanged, and
+    `subtract` then skips them with one comparison."""
+
+    receipt_keys: tuple[str, ...] = ()
+    receipt: tuple[tuple[str, int, int], ...] = ()
+    processing: dict[str, Processing] = field(default_factory=dict)
+
+    def cells(self) -> Cells:
+        return subtract(self, NOTHING)
+
+
+NOTHING = Contribution()
+
+
 def _satisfied(facts: Facts, outcome: Outcome) -> bool:
     return outcome.on_time and not facts.complaint and facts.rating != "UNSATISFIED"
 
@@ -53,15 +74,12 @@ def contributions(
 ) -> Contribution:
     received = facts.received_at
     if received is None or received > now or not facts.accepted:
-        return {}
-    result: Contribution = {}
-    receipts = receipt_counts(facts)
+        return NOTHING
+    kinds = tuple(kinds)
     last_end = end_of_processing(facts, now) or now
     outcomes: dict[datetime, Outcome] = {}
+    processing: dict[str, Processing] = {}
     for kind in kinds:
-        received_key = calendar.period_of(kind, received).key
-        for indicator, numerator, denominator in receipts:
-            result[(received_key, indicator)] = (numerator, denominator)
         for period in calendar.span(kind, received, last_end):
             as_of = min(period.end, now)
             outcome = outcomes.get(as_of)
@@ -69,12 +87,21 @@ def contributions(
                 outcome = outcomes[as_of] = evaluate(facts, as_of)
             if outcome.finished and outcome.end < period.start:
                 continue  # finished before this period (a lower-priority end step)
-            result[(period.key, ON_TIME)] = (int(outcome.on_time), 1)
-            result[(period.key, SATISFACTION)] = (int(_satisfied(facts, outcome)), 1)
+            seconds = finished = 0
             if outcome.finished and period.contains(outcome.end):
-                seconds = int((outcome.adjusted_end - received).total_seconds())
-                result[(period.key, PROCESSING_TIME)] = (max(seconds, 0), 1)
-    return result
+                seconds = max(int((outcome.adjusted_end - received).total_seconds()), 0)
+                finished = 1
+            processing[period.key] = (
+                int(outcome.on_time),
+                int(_satisfied(facts, outcome)),
+                seconds,
+                finished,
+            )
+    return Contribution(
+        receipt_keys=tuple(calendar.period_of(kind, received).key for kind in kinds),
+        receipt=tuple(receipt_counts(facts)),
+        processing=processing,
+    )
 
 
 def next_transition(
@@ -94,16 +121,36 @@ def next_transition(
     return min(candidates, default=None)
 
 
-def subtract(new: Contribution, old: Contribution) -> Contribution:
+def subtract(new: Contribution, old: Contribution) -> Cells:
     """`new - old`, cell by cell, without zero cells."""
-    delta: Contribution = {}
-    for cell, (numerator, denominator) in new.items():
-        before = old.get(cell)
-        if before is None:
-            delta[cell] = (numerator, denominator)
-        elif before != (numerator, denominator):
-            delta[cell] = (numerator - before[0], denominator - before[1])
-    for cell, (numerator, denominator) in old.items():
-        if cell not in new:
-            delta[cell] = (-numerator, -denominator)
-    return delta
+    delta: dict[Cell, list[int]] = {}
+
+    def add(cell: Cell, numerator: int, denominator: int) -> None:
+        current = delta.get(cell)
+        if current is None:
+            delta[cell] = [numerator, denominator]
+        else:
+            current[0] += numerator
+            current[1] += denominator
+
+    if new.receipt_keys != old.receipt_keys or new.receipt != old.receipt:
+        for key in old.receipt_keys:
+            for indicator, numerator, denominator in old.receipt:
+                add((key, indicator), -numerator, -denominator)
+        for key in new.receipt_keys:
+            for indicator, numerator, denominator in new.receipt:
+                add((key, indicator), numerator, denominator)
+    if new.processing != old.processing:
+        for key in new.processing.keys() | old.processing.keys():
+            after, before = new.processing.get(key), old.processing.get(key)
+            if after == before:
+                continue
+            counted = (after is not None) - (before is not None)
+            after, before = after or _NOT_COUNTED, before or _NOT_COUNTED
+            add((key, ON_TIME), after[0] - before[0], counted)
+            add((key, SATISFACTION), after[1] - before[1], counted)
+            add((key, PROCESSING_TIME), after[2] - before[2], after[3] - before[3])
+    return {cell: (n, d) for cell, (n, d) in delta.items() if n or d}
+
+
+_NOT_COUNTED: Processing = (0, 0, 0, 0)

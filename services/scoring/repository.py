@@ -23,9 +23,7 @@ async def lock_position(session: AsyncSession, now: datetime) -> ScoringPosition
     """The position row, locked: concurrent scoring instances take turns, never overlap."""
     await session.execute(
         insert(ScoringPosition)
-        .values(
-            name=POSITION, last_tx_id=0, last_seq=0, as_of=now, events_applied=0, updated_at=now
-        )
+        .values(name=POSITION, last_seq=0, as_of=now, events_applied=0, updated_at=now)
         .on_conflict_do_nothing()
     )
     position = await session.scalar(
@@ -43,31 +41,23 @@ async def read_position(session: AsyncSession) -> ScoringPosition | None:
 
 
 _FETCH_EVENTS = """
-SELECT tx_id, seq, kind, payload::text
-FROM events
-WHERE (tx_id, seq) > ($1, $2)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-ORDER BY tx_id, seq
-LIMIT $3
+SELECT seq, kind, payload::text FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
 """
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    tx_id: int
     seq: int
     kind: str
     payload: dict[str, Any]
 
 
-async def fetch_events(
-    session: AsyncSession, after_tx: int, after_seq: int, limit: int
-) -> list[StoredEvent]:
-    """The next events in commit order. Rows below the oldest running transaction are final:
-    none can appear later with a smaller key, so reading in (tx_id, seq) order skips nothing."""
+async def fetch_events(session: AsyncSession, after_seq: int, limit: int) -> list[StoredEvent]:
+    """The next events in sequence order. Writers append under `EVENTS_APPEND_LOCK`, so a
+    sequence number is visible only after every smaller one: reading `seq > last` skips nothing."""
     connection = await driver_connection(session)
-    rows = await connection.fetch(_FETCH_EVENTS, after_tx, after_seq, limit)
-    return [StoredEvent(tx, seq, kind, orjson.loads(payload)) for tx, seq, kind, payload in rows]
+    rows = await connection.fetch(_FETCH_EVENTS, after_seq, limit)
+    return [StoredEvent(seq, kind, orjson.loads(payload)) for seq, kind, payload in rows]
 
 
 async def fetch_due(session: AsyncSession, now: datetime) -> list[str]:

@@ -52,9 +52,7 @@ class ScoringService:
         # Each step evaluates at its own instant, later than the last: the counts never go back
         # in time, and (dossier, evaluated_at) names one written state.
         now = max(self.clock.now(), position.as_of + timedelta(microseconds=1))
-        rows = await repository.fetch_events(
-            session, position.last_tx_id, position.last_seq, self.batch_size
-        )
+        rows = await repository.fetch_events(session, position.last_seq, self.batch_size)
         due = await repository.fetch_due(session, now)
         if not rows and not due:
             return StepReport(0, 0, 0)
@@ -73,7 +71,7 @@ class ScoringService:
         await repository.add_counts(session, result.deltas)
         await repository.bump_periods(session, result.periods, now)
         if rows:
-            position.last_tx_id, position.last_seq = rows[-1].tx_id, rows[-1].seq
+            position.last_seq = rows[-1].seq
             position.events_applied += len(rows)
         position.as_of = now
         position.updated_at = self.clock.now()

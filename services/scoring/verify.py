@@ -10,7 +10,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
@@ -39,8 +39,8 @@ async def rebuilt_counts(
     result = await session.stream(
         select(Event.payload)
         .where(Event.kind != "unit")
-        .where(tuple_(Event.tx_id, Event.seq) <= tuple_(position.last_tx_id, position.last_seq))
-        .order_by(Event.tx_id, Event.seq)
+        .where(Event.seq <= position.last_seq)
+        .order_by(Event.seq)
         .execution_options(yield_per=FETCH_SIZE)
     )
     payloads = [payload async for payload in result.scalars()]
