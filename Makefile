@@ -32,7 +32,7 @@ lint: install ## ruff (lint and format) and mypy --strict
 check: lint test ## Everything CI should agree with
 
 bench: install ## Replay throughput of scoring (3 simulated weeks; needs PostgreSQL on :5432)
-	$(PY) -m bench.bench_scoring --weeks 3 --batch-size 20000
+	$(PY) -m bench.bench_scoring --weeks 3 --batch-size 50000
 
 verify: install ## Recompute every count from the event store and print the differences (DATABASE_URL)
 	$(PY) -m services.scoring.verify

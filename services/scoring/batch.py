@@ -14,19 +14,17 @@ from typing import Any
 
 from services.scoring.contributions import (
     NOTHING,
-    Cells,
     Contribution,
+    CountDeltas,
+    CountKey,
+    add_difference,
     contributions,
     next_transition,
-    subtract,
+    outcome_now,
 )
-from services.scoring.dossier import State, apply_event, empty_state, read_facts
-from services.scoring.ontime import evaluate
+from services.scoring.dossier import Facts, State, apply_event, empty_state, read_facts
+from services.scoring.ontime import Outcome
 from shared.periods import Calendar, PeriodKind
-
-# (unit_code, period_key, indicator_id) -> (numerator delta, denominator delta)
-CountKey = tuple[str, str, str]
-CountDeltas = dict[CountKey, list[int]]
 
 
 @dataclass(slots=True)
@@ -100,7 +98,7 @@ class DossierScorer:
             by_dossier.setdefault(payload["dossier_code"], []).append(payload)
 
         result = StepResult()
-        deltas: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
+        deltas: CountDeltas = {}
         for code, payloads in by_dossier.items():
             record = records.get(code)
             old_unit: str | None = None
@@ -112,16 +110,20 @@ class DossierScorer:
             for payload in payloads:
                 apply_event(state, payload)
             facts = read_facts(state)
-            new = contributions(facts, now, self.calendar, self.kinds)
+            at_now = outcome_now(facts, now)
+            new = contributions(facts, now, self.calendar, self.kinds, at_now)
             if old_unit == facts.unit_code:
-                _add(deltas, facts.unit_code, subtract(new, old))
+                if facts.unit_code is not None:
+                    add_difference(deltas, facts.unit_code, new, old)
             else:  # moved to another unit (a correction): out of one, into the other
-                _add(deltas, old_unit, subtract(NOTHING, old))
-                _add(deltas, facts.unit_code, subtract(new, NOTHING))
+                if old_unit is not None:
+                    add_difference(deltas, old_unit, NOTHING, old)
+                if facts.unit_code is not None:
+                    add_difference(deltas, facts.unit_code, new, NOTHING)
             self._remember(code, now, facts.unit_code, new)
             if facts.unit_code:
                 result.units_seen.add(facts.unit_code)
-            result.rows.append(self._row(code, state, facts, now))
+            result.rows.append(self._row(code, state, facts, now, at_now))
         result.deltas = self._with_province(deltas)
         return result
 
@@ -146,7 +148,7 @@ class DossierScorer:
         while len(self._written) > self.memo_size:
             del self._written[next(iter(self._written))]
 
-    def _with_province(self, deltas: defaultdict[CountKey, list[int]]) -> CountDeltas:
+    def _with_province(self, deltas: CountDeltas) -> CountDeltas:
         """Drop cells that cancelled out; pool every unit's cells into the province's."""
         pooled: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
         for (unit, period, indicator), (numerator, denominator) in deltas.items():
@@ -155,15 +157,16 @@ class DossierScorer:
                 cell[0] += numerator
                 cell[1] += denominator
         for key, (numerator, denominator) in pooled.items():
-            cell = deltas[key]
+            cell = deltas.setdefault(key, [0, 0])
             cell[0] += numerator
             cell[1] += denominator
         return {key: value for key, value in deltas.items() if value != [0, 0]}
 
-    def _row(self, code: str, state: State, facts: Any, now: datetime) -> DossierRow:
+    def _row(
+        self, code: str, state: State, facts: Facts, now: datetime, outcome: Outcome | None
+    ) -> DossierRow:
         outcome_name, reason, effective_due, stopped = "NOT_COUNTED", None, None, None
-        if facts.accepted and facts.received_at <= now:
-            outcome = evaluate(facts, now)
+        if outcome is not None:
             if outcome.finished:
                 outcome_name = "ON_TIME" if outcome.on_time else "OVERDUE"
             else:
@@ -185,18 +188,5 @@ class DossierScorer:
             clock_stopped_at=stopped,
             state=state,
             evaluated_at=now,
-            next_transition_at=next_transition(facts, now, self.calendar, self.kinds),
+            next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
         )
-
-
-def _add(
-    deltas: defaultdict[CountKey, list[int]],
-    unit_code: str | None,
-    cells: Cells,
-) -> None:
-    if unit_code is None:
-        return
-    for (period, indicator), (numerator, denominator) in cells.items():
-        cell = deltas[(unit_code, period, indicator)]
-        cell[0] += numerator
-        cell[1] += denominator

@@ -19,6 +19,9 @@ from shared.periods import Calendar, PeriodKind
 
 Cell = tuple[str, str]
 Cells = dict[Cell, tuple[int, int]]
+# (unit_code, period_key, indicator_id) -> [numerator delta, denominator delta]
+CountKey = tuple[str, str, str]
+CountDeltas = dict[CountKey, list[int]]
 # Per period the dossier was processed in: (on time, satisfied, seconds if finished in it, finished)
 Processing = tuple[int, int, int, int]
 
@@ -69,15 +72,28 @@ def _satisfied(facts: Facts, outcome: Outcome) -> bool:
     return outcome.on_time and not facts.complaint and facts.rating != "UNSATISFIED"
 
 
+def outcome_now(facts: Facts, now: datetime) -> Outcome | None:
+    """The on-time outcome at `now` of a dossier that counts by then, else None."""
+    received = facts.received_at
+    if received is None or received > now or not facts.accepted:
+        return None
+    return evaluate(facts, now)
+
+
 def contributions(
-    facts: Facts, now: datetime, calendar: Calendar, kinds: Iterable[PeriodKind]
+    facts: Facts,
+    now: datetime,
+    calendar: Calendar,
+    kinds: Iterable[PeriodKind],
+    at_now: Outcome | None = None,
 ) -> Contribution:
+    """`at_now`, if given, is `outcome_now(facts, now)`, computed once by the caller."""
     received = facts.received_at
     if received is None or received > now or not facts.accepted:
         return NOTHING
     kinds = tuple(kinds)
     last_end = end_of_processing(facts, now) or now
-    outcomes: dict[datetime, Outcome] = {}
+    outcomes: dict[datetime, Outcome] = {now: at_now} if at_now is not None else {}
     processing: dict[str, Processing] = {}
     for kind in kinds:
         for period in calendar.span(kind, received, last_end):
@@ -105,52 +121,74 @@ def contributions(
 
 
 def next_transition(
-    facts: Facts, now: datetime, calendar: Calendar, kinds: Iterable[PeriodKind]
+    facts: Facts,
+    now: datetime,
+    calendar: Calendar,
+    kinds: Iterable[PeriodKind],
+    at_now: Outcome | None = None,
 ) -> datetime | None:
     candidates = [m.at for m in facts.marks if m.at > now]
     received = facts.received_at
     if received is not None and received > now:
         candidates.append(received)
-    if facts.accepted and received is not None and received <= now:
-        outcome = evaluate(facts, now)
-        if not outcome.finished:
-            crossing = overdue_crossing(facts, outcome)
-            if crossing is not None:
-                candidates.append(crossing)
-            candidates.extend(calendar.period_of(kind, now).end for kind in kinds)
+    outcome = at_now or outcome_now(facts, now)
+    if outcome is not None and not outcome.finished:
+        crossing = overdue_crossing(facts, outcome)
+        if crossing is not None:
+            candidates.append(crossing)
+        candidates.extend(calendar.period_of(kind, now).end for kind in kinds)
     return min(candidates, default=None)
 
 
 def subtract(new: Contribution, old: Contribution) -> Cells:
     """`new - old`, cell by cell, without zero cells."""
-    delta: dict[Cell, list[int]] = {}
+    deltas: CountDeltas = {}
+    add_difference(deltas, "", new, old)
+    return {(period, indicator): (n, d) for (_, period, indicator), (n, d) in deltas.items()}
 
-    def add(cell: Cell, numerator: int, denominator: int) -> None:
-        current = delta.get(cell)
-        if current is None:
-            delta[cell] = [numerator, denominator]
-        else:
-            current[0] += numerator
-            current[1] += denominator
 
-    if new.receipt_keys != old.receipt_keys or new.receipt != old.receipt:
+def add_difference(deltas: CountDeltas, unit: str, new: Contribution, old: Contribution) -> None:
+    """Add `new - old` to `deltas` under `unit`; on the hot path, so it writes straight in."""
+
+    def add(period: str, indicator: str, numerator: int, denominator: int) -> None:
+        if numerator or denominator:
+            key = (unit, period, indicator)
+            cell = deltas.get(key)
+            if cell is None:
+                deltas[key] = [numerator, denominator]
+            else:
+                cell[0] += numerator
+                cell[1] += denominator
+
+    if new.receipt_keys != old.receipt_keys:
         for key in old.receipt_keys:
             for indicator, numerator, denominator in old.receipt:
-                add((key, indicator), -numerator, -denominator)
+                add(key, indicator, -numerator, -denominator)
         for key in new.receipt_keys:
             for indicator, numerator, denominator in new.receipt:
-                add((key, indicator), numerator, denominator)
+                add(key, indicator, numerator, denominator)
+    elif new.receipt != old.receipt:
+        # Same periods, some flags changed (an e-result issued, a fee paid): only those cells.
+        previous = {indicator: (n, d) for indicator, n, d in old.receipt}
+        changed = []
+        for indicator, numerator, denominator in new.receipt:
+            was = previous.pop(indicator, (0, 0))
+            if was != (numerator, denominator):
+                changed.append((indicator, numerator - was[0], denominator - was[1]))
+        changed.extend((indicator, -n, -d) for indicator, (n, d) in previous.items())
+        for key in new.receipt_keys:
+            for indicator, numerator, denominator in changed:
+                add(key, indicator, numerator, denominator)
     if new.processing != old.processing:
         for key in new.processing.keys() | old.processing.keys():
-            after, before = new.processing.get(key), old.processing.get(key)
-            if after == before:
+            now_in, was_in = new.processing.get(key), old.processing.get(key)
+            if now_in == was_in:
                 continue
-            counted = (after is not None) - (before is not None)
-            after, before = after or _NOT_COUNTED, before or _NOT_COUNTED
-            add((key, ON_TIME), after[0] - before[0], counted)
-            add((key, SATISFACTION), after[1] - before[1], counted)
-            add((key, PROCESSING_TIME), after[2] - before[2], after[3] - before[3])
-    return {cell: (n, d) for cell, (n, d) in delta.items() if n or d}
+            counted = (now_in is not None) - (was_in is not None)
+            after, before = now_in or _NOT_COUNTED, was_in or _NOT_COUNTED
+            add(key, ON_TIME, after[0] - before[0], counted)
+            add(key, SATISFACTION, after[1] - before[1], counted)
+            add(key, PROCESSING_TIME, after[2] - before[2], after[3] - before[3])
 
 
 _NOT_COUNTED: Processing = (0, 0, 0, 0)

@@ -87,14 +87,8 @@ class Facts:
     paper_result_required: bool
     rating: str | None
     marks: tuple[Mark, ...]
-
-    @property
-    def accepted(self) -> bool:
-        """Accepted at the desk: received, some step past submission, and never refused."""
-        if self.received_at is None:
-            return False
-        statuses = {m.status for m in self.marks}
-        return NOT_ACCEPTED not in statuses and bool(statuses - NOT_YET_ACCEPTED)
+    # Accepted at the desk: received, some step past submission, and never refused.
+    accepted: bool
 
     @property
     def latest_status(self) -> str | None:
@@ -117,10 +111,12 @@ def read_facts(state: State) -> Facts:
         Mark(status, datetime.fromisoformat(at))
         for event_id, (status, at) in sorted(state["m"].items(), key=lambda kv: (kv[1][1], kv[0]))
     )
+    received_at = _time(value("received_at"))
+    statuses = {m.status for m in marks}
     return Facts(
         unit_code=value("unit_code"),
         procedure_code=value("procedure_code"),
-        received_at=_time(value("received_at")),
+        received_at=received_at,
         due_at=_time(value("due_at")),
         channel=value("channel"),
         synced_to_national_portal=bool(value("synced_to_national_portal")),
@@ -137,4 +133,7 @@ def read_facts(state: State) -> Facts:
         paper_result_required=value("paper_result_required") is not False,
         rating=value("rating"),
         marks=marks,
+        accepted=received_at is not None
+        and NOT_ACCEPTED not in statuses
+        and bool(statuses - NOT_YET_ACCEPTED),
     )

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.batch import CountDeltas, DossierRecord, DossierRow
+from services.scoring.batch import DossierRecord, DossierRow
+from services.scoring.contributions import CountDeltas
 from shared.db import driver_connection
 from shared.models import Dossier, Event, PeriodVersion, ScoringPosition, Unit
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
-from services.scoring.batch import CountKey, DossierScorer
+from services.scoring.batch import DossierScorer
+from services.scoring.contributions import CountKey
 from services.scoring.main import build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine

@@ -9,7 +9,8 @@ from typing import Any
 
 import orjson
 
-from services.scoring.batch import CountKey, DossierRecord, DossierScorer
+from services.scoring.batch import DossierRecord, DossierScorer
+from services.scoring.contributions import CountKey
 from services.scoring.dossier import Facts, apply_event, empty_state, read_facts
 from shared.events import Refusal, normalized_payload, parse_record
 from shared.periods import ALL_KINDS, Calendar
