@@ -269,8 +269,6 @@ async def pipeline(session: SessionDep) -> schemas.Pipeline:
     """Where every offered event went, and how far scoring has got."""
     counts = await repository.ingest_counts(session)
     position = await repository.scoring_position(session)
-    stored = sum(c.stored for c in counts)
-    scored = position.events_applied if position else 0
     return schemas.Pipeline(
         ingest=[
             schemas.TopicCounts(
@@ -284,7 +282,9 @@ async def pipeline(session: SessionDep) -> schemas.Pipeline:
             for c in counts
         ],
         dead_letters_stored=await repository.dead_letter_count(session),
-        events_scored=scored,
-        scoring_lag_events=stored - scored,
+        events_scored=position.events_applied if position else 0,
+        scoring_lag_events=await repository.events_after(
+            session, position.last_seq if position else 0
+        ),
         scoring_as_of=position.as_of if position else None,
     )

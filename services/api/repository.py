@@ -13,6 +13,7 @@ from shared.methodology import Ratio
 from shared.models import (
     DeadLetter,
     Dossier,
+    Event,
     IndicatorCount,
     IngestCount,
     PeriodVersion,
@@ -103,6 +104,13 @@ async def scoring_position(session: AsyncSession) -> ScoringPosition | None:
 
 async def ingest_counts(session: AsyncSession) -> list[IngestCount]:
     return list(await session.scalars(select(IngestCount).order_by(IngestCount.topic)))
+
+
+async def events_after(session: AsyncSession, seq: int) -> int:
+    """Stored events past `seq`: scoring's backlog (a range count on the primary key)."""
+    return int(
+        await session.scalar(select(func.count()).select_from(Event).where(Event.seq > seq)) or 0
+    )
 
 
 async def dead_letter_count(session: AsyncSession) -> int:

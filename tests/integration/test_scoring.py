@@ -5,70 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import orjson
 
-from services.scoring.main import build_service
 from services.scoring.settings import ScoringSettings
 from services.scoring.verify import verify
 from shared.clock import ManualClock
-from shared.db import create_engine, create_sessionmaker
-from shared.events import normalized_payload, parse_record, payload_hash
-from shared.models import Event
 from tests.factories import dossier_event, received
 from tests.integration.harness import PROVINCE
+from tests.integration.store import count, step_until_idle, store
 
 # Wednesday 18/11/2026 09:00 in Hà Nội.
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-async def store(db_url: str, events: list[dict]) -> None:
-    engine = create_engine(db_url, application_name="test")
-    async with create_sessionmaker(engine).begin() as session:
-        for offset, event in enumerate(events):
-            parsed = parse_record(orjson.dumps(event))
-            payload = normalized_payload(parsed)  # type: ignore[arg-type]
-            session.add(
-                Event(
-                    event_id=parsed.event_id,  # type: ignore[union-attr]
-                    kind="rating" if event.get("type") == "RATING" else "dossier_status",
-                    subject=event["dossier_code"],
-                    occurred_at=parsed.occurred_at,  # type: ignore[union-attr]
-                    payload=payload,
-                    payload_hash=payload_hash(payload),
-                    source_topic="test",
-                    source_partition=0,
-                    source_offset=offset,
-                )
-            )
-    await engine.dispose()
-
-
-async def step_until_idle(db_url: str, clock: ManualClock) -> None:
-    settings = ScoringSettings(database_url=db_url, province_code=PROVINCE)
-    service = build_service(settings, clock)
-    engine = create_engine(db_url, application_name="test")
-    sessions = create_sessionmaker(engine)
-    while True:
-        async with sessions.begin() as session:
-            if (await service.step(session)).idle:
-                break
-    await engine.dispose()
-
-
-async def count(db_url: str, unit: str, period: str, indicator: str) -> tuple[int, int]:
-    connection = await asyncpg.connect(db_url)
-    try:
-        row = await connection.fetchrow(
-            "SELECT numerator, denominator FROM indicator_counts"
-            " WHERE unit_code = $1 AND period_key = $2 AND indicator_id = $3",
-            unit,
-            period,
-            indicator,
-        )
-        return (row["numerator"], row["denominator"]) if row else (0, 0)
-    finally:
-        await connection.close()
 
 
 async def test_an_in_progress_dossier_turns_overdue_when_the_clock_passes_its_due_date(

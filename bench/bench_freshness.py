@@ -1,0 +1,92 @@
+"""Freshness: from an event produced to Kafka by a plain client to the change visible in the API.
+
+    python -m bench.bench_freshness --samples 30
+
+Runs a Tansu broker, ingest, scoring and the api in this process against a fresh database on the
+local PostgreSQL, then times each event until `/units/{code}` shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from services.devstack.stack import LOCAL_POSTGRES, tansu_broker
+from shared.kafka import ensure_topics
+from tests.factories import encode, received, unit_event
+from tests.infra import database_url, execute_admin, migrate
+from tests.integration import harness
+
+
+async def measure(db_url: str, broker: str, samples: int) -> list[float]:
+    topics = SimpleNamespace(dossier="dossier.events", catalog="catalog.events", dead_letter="dlq")
+    await ensure_topics(broker, ["dossier.events", "catalog.events", "dlq"])
+    now = datetime.now(UTC)
+    await harness.produce(
+        broker, "catalog.events", [unit_event("SO-TP", "Sở Tư pháp", "DEPARTMENT", now)]
+    )
+    latencies = []
+    async with (
+        harness.running(harness.ingest(db_url, broker, topics)),
+        harness.running(harness.scoring(db_url, broker, topics)),
+        harness.api_client(db_url, broker, topics) as client,
+    ):
+        await harness.eventually(lambda: _unit_known(client), within=60)
+        producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+        await producer.start()
+        try:
+            for index in range(1, samples + 1):
+                event = received(f"F{index}", datetime.now(UTC) - timedelta(minutes=5))
+                started = time.perf_counter()
+                await producer.send_and_wait("dossier.events", encode(event), key=b"k")
+
+                async def visible(expected: int = index) -> bool:
+                    body = (await client.get("/units/SO-TP", params={"period": "week"})).json()
+                    ontime = next(i for i in body["indicators"] if i["id"] == "1.4")
+                    return ontime["denominator"] >= expected
+
+                await harness.eventually(visible, within=30)
+                latencies.append(time.perf_counter() - started)
+                await asyncio.sleep(0.2)
+        finally:
+            await producer.stop()
+    return latencies
+
+
+async def _unit_known(client: httpx.AsyncClient) -> bool:
+    """The catalogue event is scored: the whole pipeline is up."""
+    return (await client.get("/units/SO-TP")).status_code == 200
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+    name = f"chiso766_fresh_{uuid.uuid4().hex[:8]}"
+    asyncio.run(execute_admin(LOCAL_POSTGRES, f'CREATE DATABASE "{name}"'))
+    try:
+        url = database_url(LOCAL_POSTGRES, name)
+        migrate(url)
+        with tansu_broker() as broker:
+            latencies = asyncio.run(measure(url, broker, args.samples))
+    finally:
+        asyncio.run(execute_admin(LOCAL_POSTGRES, f'DROP DATABASE "{name}" WITH (FORCE)'))
+    latencies.sort()
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    print(
+        f"freshness over {len(latencies)} events (produce -> visible in /units): "
+        f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+        f"max {latencies[-1] * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

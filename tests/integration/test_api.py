@@ -1,0 +1,151 @@
+"""The api over scored data: rankings, unit detail, overdue dossiers, errors, conditional polls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from shared.clock import ManualClock
+from tests.factories import dossier_event, received, unit_event
+from tests.integration import harness
+from tests.integration.store import step_until_idle, store
+
+# Friday 20/11/2026 10:00 in Hà Nội.
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+NO_TOPICS = SimpleNamespace(dossier="d", catalog="c", dead_letter="x")
+
+
+@pytest.fixture
+async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    clock = ManualClock(NOW)
+    earlier = NOW - 30 * DAY
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", earlier),
+            unit_event("SO-B", "Sở B", "DEPARTMENT", earlier),
+            unit_event("SO-C", "Sở C", "DEPARTMENT", earlier),
+            unit_event("XA-A", "Xã A", "COMMUNE", earlier),
+            # SO-A: two on time. SO-B: one on time, one overdue. SO-C: like SO-A (a tie).
+            *_finished("A", "SO-A", late=(False, False)),
+            *_finished("B", "SO-B", late=(False, True)),
+            *_finished("C", "SO-C", late=(False, False)),
+            # XA-A: three dossiers in progress past their due dates.
+            received("X1", NOW - 4 * DAY, unit_code="XA-A", due_in=DAY),
+            received("X2", NOW - 4 * DAY, unit_code="XA-A", due_in=2 * DAY),
+            received("X3", NOW - 4 * DAY, unit_code="XA-A", due_in=3 * DAY),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        yield api
+
+
+def _finished(prefix: str, unit: str, late: tuple[bool, ...]) -> list[dict]:
+    events = []
+    for index, is_late in enumerate(late):
+        code = f"{prefix}{index}"
+        events.append(received(code, NOW - 3 * DAY, unit_code=unit, due_in=DAY))
+        finished = NOW - DAY if is_late else NOW - 2.5 * DAY
+        events.append(dossier_event(code, "COMPLETED", finished, unit_code=unit))
+    return events
+
+
+async def test_rankings_sort_by_total_and_share_ranks_on_ties(client: httpx.AsyncClient) -> None:
+    response = await client.get("/rankings", params={"level": "department", "period": "week"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["period"]["key"] == "2026-W47"
+    assert [(i["rank"], i["unit"]["code"]) for i in body["items"]] == [
+        (1, "SO-A"),
+        (1, "SO-C"),
+        (3, "SO-B"),
+    ]
+    assert body["items"][0]["groups"]["TDGQ"] == 20.0
+    assert body["items"][2]["groups"]["TDGQ"] == 10.0
+    communes = (await client.get("/rankings", params={"level": "commune", "period": "week"})).json()
+    assert [i["unit"]["code"] for i in communes["items"]] == ["XA-A"]
+
+
+async def test_unit_detail_lists_every_indicator_and_the_province_pools_counts(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await client.get("/units/SO-B", params={"period": "2026-W47"})).json()
+    assert len(body["indicators"]) == 23
+    ontime = next(i for i in body["indicators"] if i["id"] == "2.1")
+    assert ontime == {
+        "id": "2.1",
+        "group": "TDGQ",
+        "title": "Tỷ lệ hồ sơ xử lý trước hạn, đúng hạn",
+        "numerator": 1,
+        "denominator": 2,
+        "rate": 50.0,
+        "points": 10.0,
+        "max_points": 20.0,
+        "scored": True,
+    }
+    assert body["total"] == pytest.approx(sum(g["points"] for g in body["groups"]))
+    province = (await client.get("/units/19", params={"period": "2026-W47"})).json()
+    pooled = next(i for i in province["indicators"] if i["id"] == "2.1")
+    # 2 + 1 + 2 on time of 6 finished, 0 of 3 in progress past due: pooled, not averaged.
+    assert (pooled["numerator"], pooled["denominator"]) == (5, 9)
+    assert province["unit"]["level"] == "PROVINCE"
+
+
+async def test_overdue_dossiers_are_paginated_most_overdue_first(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/units/XA-A/overdue", params={"page_size": 2})).json()
+    assert first["total"] == 3
+    assert [i["dossier_code"] for i in first["items"]] == ["X1", "X2"]
+    assert first["items"][0]["overdue_by"] == 3 * 86_400
+    assert first["items"][0]["outcome"] == "IN_PROGRESS_OVERDUE"
+    second = (await client.get("/units/XA-A/overdue", params={"page_size": 2, "page": 2})).json()
+    assert [i["dossier_code"] for i in second["items"]] == ["X3"]
+    none = (await client.get("/units/SO-A/overdue")).json()
+    assert (none["total"], none["items"]) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("/units/NOPE", {}, 404, "unknown unit 'NOPE'"),
+        ("/units/NOPE/overdue", {}, 404, "unknown unit 'NOPE'"),
+        ("/units/SO-A", {"period": "2026-W99"}, 422, "is not a valid week"),
+        ("/rankings", {"period": "yesterday"}, 422, "is not a period"),
+        ("/rankings", {"level": "village"}, 422, "department"),
+        ("/units/XA-A/overdue", {"page_size": 10_000}, 422, "less than or equal to 500"),
+        ("/units/XA-A/overdue", {"page": 0}, 422, "greater than or equal to 1"),
+    ],
+)
+async def test_bad_requests_get_a_4xx_with_a_message(
+    client: httpx.AsyncClient, path: str, params: dict, status: int, message: str
+) -> None:
+    response = await client.get(path, params=params)
+    assert response.status_code == status
+    assert message in str(response.json()["detail"])
+
+
+async def test_a_poll_with_the_etag_gets_304(client: httpx.AsyncClient) -> None:
+    first = await client.get("/units/SO-A", params={"period": "week"})
+    assert first.headers["cache-control"] == "no-cache"
+    again = await client.get(
+        "/units/SO-A", params={"period": "week"}, headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
+    other_unit = await client.get(
+        "/units/SO-B", params={"period": "week"}, headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert other_unit.status_code == 200
+
+
+async def test_methodology_health_and_pipeline(client: httpx.AsyncClient) -> None:
+    methodology = (await client.get("/methodology")).json()
+    assert sum(float(g["max_points"]) for g in methodology["groups"]) == 100
+    assert len(methodology["indicators"]) == 23
+    assert (await client.get("/health")).json() == {"status": "ok", "database": "ok"}
+    pipeline = (await client.get("/pipeline")).json()
+    assert (pipeline["events_scored"], pipeline["scoring_lag_events"]) == (19, 0)
