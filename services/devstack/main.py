@@ -63,7 +63,7 @@ def database() -> Iterator[str]:
         tempfile.TemporaryDirectory(prefix="chiso766-") as folder,
         embedded_postgres(Path(folder) / "pgdata", keep=False) as url,
     ):
-        say("embedded PostgreSQL started")
+        say(f"embedded PostgreSQL started; for `make verify`: DATABASE_URL='{url}'")
         yield url
 
 

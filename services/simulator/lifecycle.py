@@ -60,7 +60,10 @@ class DossierFactory:
         rng, p = self.rng, unit.profile
         self.serial += 1
         code = f"H{PROVINCE_CODE}.{received_at.astimezone(LOCAL):%y%m%d}-{self.serial:07d}"
-        procedure = f"1.{rng.randint(0, 400):06d}"
+        number = rng.randint(0, 400)
+        procedure = f"1.{number:06d}"
+        # About three procedures in five must also give their result on paper.
+        paper_result = number % 5 < 3
         events: list[tuple[datetime, dict[str, Any]]] = []
 
         def emit(at: datetime, status: str | None, **fields: Any) -> None:
@@ -98,6 +101,7 @@ class DossierFactory:
             received_at=_iso(received_at),
             due_at=_iso(due),
             channel=channel,
+            paper_result_required=paper_result,
             synced_to_national_portal=rng.random() < p.synced,
             fee_required=fee,
             population_data_used=rng.random() < p.population_data,
@@ -121,7 +125,7 @@ class DossierFactory:
             emit(paid, "PAYMENT_REQUESTED", paid_online=rng.random() < p.paid_online)
             clock = paid
         if late:
-            finished = due + rng.uniform(0.1, 5) * DAY
+            finished = max(due, clock) + rng.uniform(0.1, 5) * DAY
         else:
             finished = max(clock, received_at) + (due - max(clock, received_at)) * rng.uniform(
                 0.2, 0.98
