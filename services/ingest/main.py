@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -15,6 +14,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
+from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
 
@@ -63,11 +63,7 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
 async def main() -> None:
     settings = IngestSettings()
     configure_logging(settings.log_level, json=settings.log_json, service="ingest")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await serve(settings, stop_on_signals())
 
 
 def run() -> None:

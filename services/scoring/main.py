@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +15,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.periods import Calendar
+from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
 
@@ -80,11 +80,7 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
 async def main() -> None:
     settings = ScoringSettings()
     configure_logging(settings.log_level, json=settings.log_json, service="scoring")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await serve(settings, stop_on_signals())
 
 
 def run() -> None:

@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import heapq
 import random
-import signal
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -25,6 +24,7 @@ from services.simulator.lifecycle import (
 from services.simulator.province import PROVINCE_NAME, build_province
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
+from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
 WEEK = timedelta(weeks=1)
@@ -139,11 +139,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     configure_logging("INFO", json=False, service="simulator")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await simulate(args, stop)
+    await simulate(args, stop_on_signals())
 
 
 def run() -> None:
