@@ -175,6 +175,8 @@ class PeriodVersion(Base):
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The last time a late event changed the period after it had ended.
+    restated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ScoringPosition(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
 from services.api.repository import UnitRecord
-from services.api.service import ScoreBoard
+from services.api.service import Ranked, ScoreBoard, Standing
 from shared.clock import Clock
 from shared.methodology import Methodology
 from shared.periods import Calendar, Period, PeriodError
@@ -66,9 +66,34 @@ def _period(calendar: Calendar, clock: Clock, name: str) -> Period:
         raise HTTPException(422, str(error)) from None
 
 
-def _period_out(period: Period) -> schemas.PeriodOut:
+def _period_out(period: Period, restated_at: datetime | None = None) -> schemas.PeriodOut:
     return schemas.PeriodOut(
-        key=period.key, kind=period.kind.value, start=period.start, end=period.end
+        key=period.key,
+        kind=period.kind.value,
+        start=period.start,
+        end=period.end,
+        restated_at=restated_at,
+    )
+
+
+def _change(current: Ranked, before: Ranked | None, previous: Standing) -> schemas.Change | None:
+    if before is None or not previous.has_data:
+        return None
+    return schemas.Change(
+        previous_period=previous.period.key,
+        previous_total=float(before.score.total),
+        previous_rank=before.rank if current.unit.level != "PROVINCE" else None,
+        total=float(current.score.total - before.score.total),
+        rank=before.rank - current.rank if current.unit.level != "PROVINCE" else None,
+    )
+
+
+async def _standings(
+    session: AsyncSession, board: ScoreBoard, calendar: Calendar, period: Period
+) -> tuple[Standing, Standing]:
+    return (
+        await board.standing(session, period),
+        await board.standing(session, calendar.preceding(period)),
     )
 
 
@@ -117,14 +142,15 @@ async def rankings(
     period: PeriodParam = "month",
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
-    resolved = _period(calendar, clock, period)
-    version = await repository.period_version(session, resolved.key)
-    if early := _not_modified(request, response, f"{board.etag(resolved.key, version)}.{level}"):
+    current, previous = await _standings(session, board, calendar, _period(calendar, clock, period))
+    if early := _not_modified(
+        request, response, board.etag(current.state, previous.state, current.period.key, level)
+    ):
         return early
-    scores = await board.scores(session, resolved.key, version)
     units = await repository.units(session, level.upper())
+    before = {r.unit.code: r for r in board.rank(previous.scores, units)}
     return schemas.Rankings(
-        period=_period_out(resolved),
+        period=_period_out(current.period, current.state.restated_at),
         level=level,
         methodology=board.methodology.version,
         as_of=await _as_of(session),
@@ -134,8 +160,9 @@ async def rankings(
                 unit=_unit_out(ranked.unit),
                 total=float(ranked.score.total),
                 groups={g.code: float(g.points) for g in ranked.score.groups},
+                change=_change(ranked, before.get(ranked.unit.code), previous),
             )
-            for ranked in board.rank(scores, units)
+            for ranked in board.rank(current.scores, units)
         ],
     )
 
@@ -165,16 +192,24 @@ async def unit_detail(
     """A unit's (or the province's) total, groups and every indicator with its counts."""
     resolved = _period(calendar, clock, period)
     unit = await _known_unit(session, code)
-    version = await repository.period_version(session, resolved.key)
-    if early := _not_modified(request, response, f"{board.etag(resolved.key, version)}.{code}"):
+    current, previous = await _standings(session, board, calendar, resolved)
+    if early := _not_modified(
+        request, response, board.etag(current.state, previous.state, resolved.key, code)
+    ):
         return early
-    unit_score = board.unit_score(await board.scores(session, resolved.key, version), code)
+    # Ranked among the units of its level; the province is alone at its level.
+    peers = await repository.units(session, unit.level) if unit.level else [unit]
+    now = next(r for r in board.rank(current.scores, peers) if r.unit.code == code)
+    then = next(r for r in board.rank(previous.scores, peers) if r.unit.code == code)
+    unit_score = now.score
     return schemas.UnitDetail(
         unit=_unit_out(unit),
-        period=_period_out(resolved),
+        period=_period_out(resolved, current.state.restated_at),
         methodology=board.methodology.version,
         as_of=await _as_of(session),
         total=float(unit_score.total),
+        rank=now.rank if unit.level in {"DEPARTMENT", "COMMUNE"} else None,
+        change=_change(now, then, previous),
         groups=[
             schemas.GroupOut(
                 code=g.code, title=g.title, points=float(g.points), max_points=float(g.max_points)

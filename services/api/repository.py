@@ -31,11 +31,21 @@ class UnitRecord:
     level: str | None
 
 
-async def period_version(session: AsyncSession, period_key: str) -> int:
-    version = await session.scalar(
-        select(PeriodVersion.version).where(PeriodVersion.period_key == period_key)
-    )
-    return int(version or 0)
+@dataclass(frozen=True, slots=True)
+class PeriodState:
+    version: int
+    restated_at: datetime | None
+
+
+async def period_state(session: AsyncSession, period_key: str) -> PeriodState:
+    row = (
+        await session.execute(
+            select(PeriodVersion.version, PeriodVersion.restated_at).where(
+                PeriodVersion.period_key == period_key
+            )
+        )
+    ).first()
+    return PeriodState(row.version, row.restated_at) if row else PeriodState(0, None)
 
 
 async def period_counts(session: AsyncSession, period_key: str) -> dict[str, dict[str, Ratio]]:

@@ -16,6 +16,20 @@ class PeriodOut(_Schema):
     kind: str = Field(examples=["week"])
     start: datetime
     end: datetime
+    restated_at: datetime | None = Field(
+        default=None,
+        description="When a late event last changed this period after it had ended, if ever.",
+    )
+
+
+class Change(_Schema):
+    """Against the previous period of the same kind (the seed letter's last column)."""
+
+    previous_period: str = Field(examples=["2026-W47"])
+    previous_total: float = Field(examples=[88.5])
+    previous_rank: int | None = Field(examples=[3])
+    total: float = Field(description="Points gained (negative: lost).", examples=[0.01])
+    rank: int | None = Field(description="Places gained (negative: lost).", examples=[1])
 
 
 class UnitOut(_Schema):
@@ -33,6 +47,7 @@ class RankingItem(_Schema):
             {"CKMB": 16.1, "TDGQ": 19.9, "CLGQ": 10.5, "TTTT": 9.8, "MDHL": 17.9, "MDSH": 18.4}
         ]
     )
+    change: Change | None = Field(description="Null when the previous period has no data.")
 
 
 class Rankings(_Schema):
@@ -71,6 +86,8 @@ class UnitDetail(_Schema):
     methodology: str
     as_of: datetime | None
     total: float = Field(examples=[88.51])
+    rank: int | None = Field(description="Among the units of its level; null for the province.")
+    change: Change | None
     groups: list[GroupOut]
     indicators: list[IndicatorOut]
 

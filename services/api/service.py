@@ -9,8 +9,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository
-from services.api.repository import UnitRecord
+from services.api.repository import PeriodState, UnitRecord
 from shared.methodology import Methodology, UnitScore, score
+from shared.periods import Period
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,19 @@ class Ranked:
     rank: int
     unit: UnitRecord
     score: UnitScore
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Every unit's score in one period, at the period's current version."""
+
+    period: Period
+    state: PeriodState
+    scores: dict[str, UnitScore]
+
+    @property
+    def has_data(self) -> bool:
+        return self.state.version > 0
 
 
 class ScoreBoard:
@@ -28,8 +42,16 @@ class ScoreBoard:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int], dict[str, UnitScore]] = OrderedDict()
 
-    def etag(self, period_key: str, version: int) -> str:
-        return f'W/"{period_key}.{version}.{self.methodology.version}"'
+    def etag(self, current: PeriodState, previous: PeriodState, *parts: str) -> str:
+        """Changes when the period's counts, the previous period's, or the methodology do."""
+        tag = ".".join(
+            [str(current.version), str(previous.version), self.methodology.version, *parts]
+        )
+        return f'W/"{tag}"'
+
+    async def standing(self, session: AsyncSession, period: Period) -> Standing:
+        state = await repository.period_state(session, period.key)
+        return Standing(period, state, await self.scores(session, period.key, state.version))
 
     async def scores(
         self, session: AsyncSession, period_key: str, version: int

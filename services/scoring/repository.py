@@ -163,8 +163,20 @@ async def add_counts(session: AsyncSession, deltas: CountDeltas) -> None:
     )
 
 
-async def bump_periods(session: AsyncSession, periods: Iterable[str], now: datetime) -> None:
-    rows = [{"period_key": key, "version": 1, "updated_at": now} for key in sorted(periods)]
+async def bump_periods(
+    session: AsyncSession, periods: Iterable[str], closed: Iterable[str], now: datetime
+) -> None:
+    """New versions for the changed periods; a change to a closed one is a restatement."""
+    restated = set(closed)
+    rows = [
+        {
+            "period_key": key,
+            "version": 1,
+            "updated_at": now,
+            "restated_at": now if key in restated else None,
+        }
+        for key in sorted(periods)
+    ]
     if not rows:
         return
     statement = insert(PeriodVersion)
@@ -174,6 +186,9 @@ async def bump_periods(session: AsyncSession, periods: Iterable[str], now: datet
             set_={
                 "version": PeriodVersion.version + 1,
                 "updated_at": statement.excluded.updated_at,
+                "restated_at": func.coalesce(
+                    statement.excluded.restated_at, PeriodVersion.restated_at
+                ),
             },
         ),
         rows,

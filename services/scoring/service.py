@@ -69,7 +69,9 @@ class ScoringService:
         await repository.ensure_units(session, result.units_seen)
         await repository.save_dossiers(session, result.rows)
         await repository.add_counts(session, result.deltas)
-        await repository.bump_periods(session, result.periods, now)
+        periods = result.periods
+        closed = {key for key in periods if self.scorer.calendar.parse(key).end <= now}
+        await repository.bump_periods(session, periods, closed, now)
         if rows:
             position.last_seq = rows[-1].seq
             position.events_applied += len(rows)

@@ -149,3 +149,54 @@ async def test_methodology_health_and_pipeline(client: httpx.AsyncClient) -> Non
     assert (await client.get("/health")).json() == {"status": "ok", "database": "ok"}
     pipeline = (await client.get("/pipeline")).json()
     assert (pipeline["events_scored"], pipeline["scoring_lag_events"]) == (19, 0)
+
+
+async def test_week_over_week_change_and_restatement_of_a_closed_week(db_url: str) -> None:
+    clock = ManualClock(NOW)  # Friday of week 47
+    week_46 = NOW - 7 * DAY
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", week_46 - DAY),
+            unit_event("SO-B", "Sở B", "DEPARTMENT", week_46 - DAY),
+            # Week 46: SO-B on time, SO-A late. Week 47: the other way round.
+            *_finished_at("A46", "SO-A", week_46, late=True),
+            *_finished_at("B46", "SO-B", week_46, late=False),
+            *_finished_at("A47", "SO-A", NOW - 2 * DAY, late=False),
+            *_finished_at("B47", "SO-B", NOW - 2 * DAY, late=True),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        body = (await api.get("/rankings", params={"period": "week"})).json()
+        by_code = {item["unit"]["code"]: item for item in body["items"]}
+        assert by_code["SO-A"]["rank"] == 1
+        assert by_code["SO-A"]["change"]["previous_period"] == "2026-W46"
+        assert by_code["SO-A"]["change"]["rank"] == 1  # up one place
+        assert by_code["SO-B"]["change"]["rank"] == -1
+        assert by_code["SO-A"]["change"]["total"] == pytest.approx(
+            by_code["SO-A"]["total"] - by_code["SO-A"]["change"]["previous_total"]
+        )
+        detail = (await api.get("/units/SO-A", params={"period": "2026-W47"})).json()
+        assert (detail["rank"], detail["change"]["rank"]) == (1, 1)
+        assert detail["period"]["restated_at"] is None
+
+        # A late COMPLETED for SO-A's week-46 dossier arrives in week 47: week 46 is restated.
+        await store(
+            db_url, [dossier_event("A46-0", "COMPLETED", week_46 + DAY / 2, unit_code="SO-A")]
+        )
+        clock.advance(timedelta(minutes=5))
+        await step_until_idle(db_url, clock)
+        restated = (await api.get("/units/SO-A", params={"period": "2026-W46"})).json()
+        assert restated["period"]["restated_at"] is not None
+        current = (await api.get("/units/SO-A", params={"period": "2026-W47"})).json()
+        assert current["change"]["previous_total"] == restated["total"]
+
+
+def _finished_at(code: str, unit: str, received_at: datetime, late: bool) -> list[dict]:
+    return [
+        received(f"{code}-0", received_at, unit_code=unit, due_in=DAY),
+        dossier_event(
+            f"{code}-0", "COMPLETED", received_at + (2 * DAY if late else DAY / 2), unit_code=unit
+        ),
+    ]
