@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.national_sync import NationalSyncError, is_national_item, national_events
+
 SCHEMA_VERSION = 1
 MAX_EVENT_BYTES = 64 * 1024
 # Dates before this are data-entry errors, not dossiers (the one-stop systems started in 2018).
@@ -193,7 +195,40 @@ def _format_errors(error: ValidationError) -> str:
 def parse_record(
     raw: bytes | None, *, catalog: bool = False, now: datetime | None = None
 ) -> AnyEvent | Refusal:
-    """Validate one Kafka record value against contract v1."""
+    """Validate one Kafka record value holding one contract v1 event."""
+    document = _load(raw)
+    if isinstance(document, Refusal):
+        return document
+    assert raw is not None  # _load refused None
+    return _validate(raw, document, catalog=catalog, now=now)
+
+
+def parse_events(
+    raw: bytes | None, *, catalog: bool = False, now: datetime | None = None
+) -> list[AnyEvent] | Refusal:
+    """The events of one Kafka record: a contract v1 event, or a national sync
+    (`DongBoHoSoMC`) item, which becomes several. A refusal refuses the whole record."""
+    document = _load(raw)
+    if isinstance(document, Refusal):
+        return document
+    assert raw is not None  # _load refused None
+    if catalog or not is_national_item(document):
+        event = _validate(raw, document, catalog=catalog, now=now)
+        return event if isinstance(event, Refusal) else [event]
+    try:
+        translated = national_events(document)
+    except NationalSyncError as error:
+        return Refusal(f"DongBoHoSoMC {error}")
+    events: list[AnyEvent] = []
+    for item in translated:
+        event = _validate(orjson.dumps(item), item, catalog=False, now=now)
+        if isinstance(event, Refusal):
+            return Refusal(f"DongBoHoSoMC: {event.reason}", event.event_id)
+        events.append(event)
+    return events
+
+
+def _load(raw: bytes | None) -> dict[str, Any] | Refusal:
     if raw is None:
         return Refusal("empty record (no value)")
     if len(raw) > MAX_EVENT_BYTES:
@@ -204,6 +239,12 @@ def parse_record(
         return Refusal(f"not valid JSON: {error}")
     if not isinstance(document, dict):
         return Refusal(f"expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def _validate(
+    raw: bytes, document: dict[str, Any], *, catalog: bool, now: datetime | None
+) -> AnyEvent | Refusal:
     event_id = document.get("event_id")
     event_id = event_id if isinstance(event_id, str) and len(event_id) <= 128 else None
     version = document.get("schema_version")

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ingest import repository
 from shared.clock import Clock
 from shared.events import (
+    AnyEvent,
     Refusal,
     event_kind,
     event_subject,
     normalized_payload,
-    parse_record,
+    parse_events,
     payload_hash,
 )
 
@@ -82,36 +83,28 @@ class IngestService:
         candidates: dict[str, tuple[Record, dict[str, Any]]] = {}
         batch_duplicates: list[Record] = []
         for record in fresh:
-            counts[record.topic]["offered"] += 1
             key = (record.topic, record.partition)
             report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
-            parsed = parse_record(
+            parsed = parse_events(
                 record.value, catalog=record.topic in self.catalog_topics, now=now
             )
             if isinstance(parsed, Refusal):
+                counts[record.topic]["offered"] += 1
                 report.dead_letters.append(_dead_letter(record, parsed.reason, parsed.event_id))
                 continue
-            payload = normalized_payload(parsed)
-            row = {
-                "event_id": parsed.event_id,
-                "kind": event_kind(parsed),
-                "subject": event_subject(parsed),
-                "occurred_at": parsed.occurred_at,
-                "payload": payload,
-                "payload_hash": payload_hash(payload),
-                "source_topic": record.topic,
-                "source_partition": record.partition,
-                "source_offset": record.offset,
-            }
-            earlier = candidates.get(parsed.event_id)
-            if earlier is None:
-                candidates[parsed.event_id] = (record, row)
-            elif earlier[1]["payload_hash"] == row["payload_hash"]:
-                batch_duplicates.append(record)
-            else:
-                report.dead_letters.append(
-                    _dead_letter(record, _reused_id(parsed.event_id), parsed.event_id)
-                )
+            # A national sync item counts as the events it becomes.
+            counts[record.topic]["offered"] += len(parsed)
+            for event in parsed:
+                row = _row(record, event)
+                earlier = candidates.get(event.event_id)
+                if earlier is None:
+                    candidates[event.event_id] = (record, row)
+                elif earlier[1]["payload_hash"] == row["payload_hash"]:
+                    batch_duplicates.append(record)
+                else:
+                    report.dead_letters.append(
+                        _dead_letter(record, _reused_id(event.event_id), event.event_id)
+                    )
 
         inserted = await repository.insert_events(session, [row for _, row in candidates.values()])
         not_inserted = [eid for eid in candidates if eid not in inserted]
@@ -146,10 +139,25 @@ class IngestService:
         )
         await repository.add_counts(session, counts)
         await repository.save_offsets(session, self.consumer_group, report.next_offsets)
-        report.offered = len(fresh)
+        report.offered = sum(c["offered"] for c in counts.values())
         report.stored = len(inserted)
         report.duplicates = len(batch_duplicates)
         return report
+
+
+def _row(record: Record, event: AnyEvent) -> dict[str, Any]:
+    payload = normalized_payload(event)
+    return {
+        "event_id": event.event_id,
+        "kind": event_kind(event),
+        "subject": event_subject(event),
+        "occurred_at": event.occurred_at,
+        "payload": payload,
+        "payload_hash": payload_hash(payload),
+        "source_topic": record.topic,
+        "source_partition": record.partition,
+        "source_offset": record.offset,
+    }
 
 
 def _reused_id(event_id: str) -> str:

@@ -114,3 +114,20 @@ async def test_a_restarted_ingest_neither_loses_nor_recounts_records(
 
     assert (await counts(db_url))[topics.dossier] == (100, 100, 0, 0)
     assert await scalar(db_url, "SELECT count(*) FROM events") == 100
+
+
+async def test_a_national_sync_item_is_stored_as_its_events_once(
+    db_url: str, broker: str, topics
+) -> None:
+    from tests.unit.test_national_sync import ITEM
+
+    await ensure_topics(broker, [topics.dossier, topics.catalog, topics.dead_letter])
+    await harness.produce(broker, topics.dossier, [encode(ITEM), encode(ITEM)])
+    async with harness.running(harness.ingest(db_url, broker, topics)):
+
+        async def offered() -> dict | None:
+            current = await counts(db_url)
+            return current if current.get(topics.dossier, (0,))[0] == 8 else None
+
+        assert (await harness.eventually(offered))[topics.dossier] == (8, 4, 0, 4)
+    assert await scalar(db_url, "SELECT count(DISTINCT subject) FROM events") == 1
