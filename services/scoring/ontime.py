@@ -5,7 +5,7 @@ The rules of the methodology, in order:
   of `SUSPENDED` / `REJECTED` / `WITHDRAWN`;
 - supplement requests pause the clock until the citizen supplies; a pending one stops it at the
   request; the paused time is taken off the end;
-- more than one supplement request makes the dossier overdue;
+- more than one supplement request makes the dossier overdue (requests at the same instant are one);
 - unfinished, its end is the evaluation instant; on time if the adjusted end is not after `due_at`.
 Only status steps at or before the evaluation instant are considered.
 """
@@ -63,8 +63,11 @@ def end_of_processing(facts: Facts, as_of: datetime) -> datetime | None:
 
 def _pauses(facts: Facts, end: datetime) -> tuple[int, timedelta, datetime | None]:
     """(requests, closed pause, pending since) for supplement steps up to `end`."""
-    requests = [m.at for m in facts.marks if m.status == SUPPLEMENT_REQUESTED and m.at <= end]
-    supplies = [m.at for m in facts.marks if m.status == SUPPLEMENTED and m.at <= end]
+    # Two steps at the same instant are one request (a snapshot may repeat the last step).
+    requests = sorted(
+        {m.at for m in facts.marks if m.status == SUPPLEMENT_REQUESTED and m.at <= end}
+    )
+    supplies = sorted({m.at for m in facts.marks if m.status == SUPPLEMENTED and m.at <= end})
     closed = _ZERO
     pending_since: datetime | None = None
     covered_until: datetime | None = None

@@ -94,3 +94,16 @@ def test_an_unreadable_item_is_refused_whole_with_the_national_field_named(
     assert isinstance(result, Refusal)
     assert result.reason.startswith("DongBoHoSoMC")
     assert reason in result.reason
+
+
+def test_a_pending_supplement_in_the_snapshot_is_one_request() -> None:
+    pending = {
+        **ITEM,
+        "TrangThaiHoSo": 5,
+        "DanhSachHoSoBoSung": [{"NgayBoSung": "20261117100000"}],
+    }
+    state = empty_state()
+    for event in events_of(pending):
+        apply_event(state, normalized_payload(event))
+    outcome = evaluate(read_facts(state), NOW)
+    assert (outcome.supplement_requests, outcome.on_time, outcome.finished) == (1, True, False)
