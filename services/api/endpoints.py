@@ -29,8 +29,27 @@ async def get_session(request: Request) -> AsyncSession:  # type: ignore[misc]
         yield session
 
 
-def get_board(request: Request) -> ScoreBoard:
-    board: ScoreBoard = request.app.state.board
+MethodologyParam = Annotated[
+    str | None,
+    Query(
+        description="A methodology version to score with (default: the configured one)",
+        examples=["qd766-portal-2026"],
+        max_length=64,
+    ),
+]
+
+
+def _methodology(request: Request, version: str | None) -> Methodology:
+    try:
+        methodology: Methodology = request.app.state.methodologies.get(version)
+    except LookupError as error:
+        raise HTTPException(422, str(error)) from None
+    return methodology
+
+
+def get_board(request: Request, methodology: MethodologyParam = None) -> ScoreBoard:
+    """Scores under the chosen methodology: the same counts, other points."""
+    board: ScoreBoard = request.app.state.boards[_methodology(request, methodology).version]
     return board
 
 
@@ -120,10 +139,10 @@ async def health(session: SessionDep) -> schemas.Health:
     return schemas.Health(status="ok", database="ok")
 
 
-@router.get("/methodology")
-async def methodology(request: Request) -> Methodology:
-    current: Methodology = request.app.state.board.methodology
-    return current
+@router.get("/methodology", responses=ERRORS)
+async def methodology(request: Request, version: MethodologyParam = None) -> Methodology:
+    """Groups and indicators with their points and rules, as data."""
+    return _methodology(request, version)
 
 
 @router.get(

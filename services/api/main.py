@@ -15,7 +15,7 @@ from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
 from shared.logging import configure_logging
-from shared.methodology import load_methodology
+from shared.methodology import Methodologies
 from shared.periods import Calendar
 
 DESCRIPTION = """
@@ -33,9 +33,12 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
         app.state.sessions = create_sessionmaker(engine)
-        app.state.board = ScoreBoard(
-            load_methodology(settings.methodology_version), settings.api_score_cache_size
-        )
+        methodologies = Methodologies(settings.methodology_version, settings.methodology_dir)
+        app.state.boards = {
+            version: ScoreBoard(methodology, settings.api_score_cache_size)
+            for version, methodology in methodologies.versions.items()
+        }
+        app.state.methodologies = methodologies
         app.state.calendar = Calendar(settings.timezone)
         app.state.clock = clock or SystemClock()
         app.state.settings = settings

@@ -4,7 +4,14 @@ A methodology version is a JSON file in this folder; `load_methodology()` valida
 maxima sum to 100, each group's indicators sum to its maximum); `score()` turns counts to points.
 """
 
-from shared.methodology.model import Group, Indicator, Methodology, Rule, load_methodology
+from shared.methodology.model import (
+    Group,
+    Indicator,
+    Methodologies,
+    Methodology,
+    Rule,
+    load_methodology,
+)
 from shared.methodology.points import GroupScore, IndicatorScore, Ratio, UnitScore, score
 
 __all__ = [
@@ -12,6 +19,7 @@ __all__ = [
     "GroupScore",
     "Indicator",
     "IndicatorScore",
+    "Methodologies",
     "Methodology",
     "Ratio",
     "Rule",

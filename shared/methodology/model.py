@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -91,16 +92,43 @@ class Methodology(BaseModel):
         raise KeyError(indicator_id)
 
 
+class Methodologies:
+    """The shipped versions, plus a province's own from a folder of `<version>.json` files.
+
+    Every file is loaded and validated when this is built (at start-up), so a bad file stops
+    the service instead of a request.
+    """
+
+    def __init__(self, default: str = DEFAULT_VERSION, folder: Path | None = None) -> None:
+        files: dict[str, str] = {
+            entry.name.removesuffix(".json"): entry.read_text(encoding="utf-8")
+            for entry in resources.files(__package__).iterdir()
+            if entry.name.endswith(".json")
+        }
+        if folder is not None:
+            files |= {path.stem: path.read_text(encoding="utf-8") for path in folder.glob("*.json")}
+        self.versions: dict[str, Methodology] = {}
+        for name, text in sorted(files.items()):
+            methodology = Methodology.model_validate_json(text)
+            if methodology.version != name:
+                raise ValueError(f"{name}.json declares version {methodology.version!r}")
+            self.versions[name] = methodology
+        if default not in self.versions:
+            raise ValueError(f"unknown default methodology {default!r}")
+        self.default = self.versions[default]
+
+    def get(self, version: str | None) -> Methodology:
+        if version is None:
+            return self.default
+        try:
+            return self.versions[version]
+        except KeyError:
+            raise LookupError(
+                f"unknown methodology {version!r}; available: {', '.join(self.versions)}"
+            ) from None
+
+
 @cache
 def load_methodology(version: str = DEFAULT_VERSION) -> Methodology:
-    """Load and validate a shipped methodology version."""
-    text = resources.files(__package__).joinpath(f"{version}.json").read_text(encoding="utf-8")
-    return Methodology.model_validate_json(text)
-
-
-def available_versions() -> list[str]:
-    return sorted(
-        entry.name.removesuffix(".json")
-        for entry in resources.files(__package__).iterdir()
-        if entry.name.endswith(".json")
-    )
+    """A shipped methodology version."""
+    return Methodologies(version).default

@@ -70,9 +70,9 @@ def scoring(
 
 @contextlib.asynccontextmanager
 async def api_client(
-    db_url: str, broker: str, topics: Any, clock: Clock | None = None
+    db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics)), clock)
+    app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics), **overrides), clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -200,3 +202,44 @@ def _finished_at(code: str, unit: str, received_at: datetime, late: bool) -> lis
             f"{code}-0", "COMPLETED", received_at + (2 * DAY if late else DAY / 2), unit_code=unit
         ),
     ]
+
+
+async def test_a_period_is_rescored_under_another_methodology_version(
+    db_url: str, tmp_path: Path
+) -> None:
+    from shared.methodology import load_methodology
+
+    # A province's own version: on-time weighs 16 instead of 20, sync 10 instead of 6.
+    data = load_methodology().model_dump(mode="json")
+    data["version"] = "province-2027"
+    for group in data["groups"]:
+        group["max_points"] = {"CKMB": 22, "TDGQ": 16}.get(group["code"], group["max_points"])
+    for indicator in data["indicators"]:
+        indicator["max_points"] = {"2.1": 16, "1.4": 10}.get(
+            indicator["id"], indicator["max_points"]
+        )
+    (tmp_path / "province-2027.json").write_text(json.dumps(data), encoding="utf-8")
+
+    clock = ManualClock(NOW)
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", NOW - 9 * DAY),
+            *_finished("A", "SO-A", (False,)),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "x:1", NO_TOPICS, clock, methodology_dir=tmp_path) as api:
+        default = (await api.get("/units/SO-A", params={"period": "week"})).json()
+        other = (
+            await api.get("/units/SO-A", params={"period": "week", "methodology": "province-2027"})
+        ).json()
+        assert other["methodology"] == "province-2027"
+        points = {i["id"]: i["points"] for i in other["indicators"]}
+        assert (points["2.1"], points["1.4"]) == (16.0, 0.0)
+        assert {i["id"]: i["points"] for i in default["indicators"]}["2.1"] == 20.0
+        listed = (await api.get("/methodology", params={"version": "province-2027"})).json()
+        assert listed["version"] == "province-2027"
+        unknown = await api.get("/rankings", params={"methodology": "nope"})
+        assert unknown.status_code == 422
+        assert "available: province-2027, qd766-portal-2026" in unknown.json()["detail"]

@@ -92,3 +92,21 @@ def test_a_group_whose_indicators_do_not_add_up_is_refused() -> None:
     data["indicators"][0]["max_points"] = 5
     with pytest.raises(ValidationError, match="group CKMB"):
         Methodology.model_validate(data)
+
+
+def test_a_province_folder_adds_versions_and_bad_files_stop_the_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shared.methodology import Methodologies
+
+    data = load_methodology().model_dump(mode="json")
+    (tmp_path / "mine.json").write_text(
+        Methodology.model_validate({**data, "version": "mine"}).model_dump_json()
+    )
+    methodologies = Methodologies(folder=tmp_path)
+    assert set(methodologies.versions) == {"mine", "qd766-portal-2026"}
+    with pytest.raises(LookupError, match="available: mine, qd766-portal-2026"):
+        methodologies.get("theirs")
+    (tmp_path / "broken.json").write_text(
+        Methodology.model_validate({**data, "version": "mine"}).model_dump_json()
+    )
+    with pytest.raises(ValueError, match="broken.json declares version 'mine'"):
+        Methodologies(folder=tmp_path)
