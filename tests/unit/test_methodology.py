@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -94,7 +95,7 @@ def test_a_group_whose_indicators_do_not_add_up_is_refused() -> None:
         Methodology.model_validate(data)
 
 
-def test_a_province_folder_adds_versions_and_bad_files_stop_the_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_province_folder_adds_versions_and_bad_files_stop_the_start(tmp_path: Path) -> None:
     from shared.methodology import Methodologies
 
     data = load_methodology().model_dump(mode="json")
@@ -108,5 +109,5 @@ def test_a_province_folder_adds_versions_and_bad_files_stop_the_start(tmp_path) 
     (tmp_path / "broken.json").write_text(
         Methodology.model_validate({**data, "version": "mine"}).model_dump_json()
     )
-    with pytest.raises(ValueError, match="broken.json declares version 'mine'"):
+    with pytest.raises(ValueError, match=r"broken\.json declares version 'mine'"):
         Methodologies(folder=tmp_path)
