@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.scoring.contributions import (
+from shared.periods import Calendar, PeriodKind
+from shared.rules.contributions import (
     NOTHING,
     Contribution,
     CountDeltas,
@@ -22,9 +23,8 @@ from services.scoring.contributions import (
     next_transition,
     outcome_now,
 )
-from services.scoring.dossier import Facts, State, apply_event, empty_state, read_facts
-from services.scoring.ontime import Outcome
-from shared.periods import Calendar, PeriodKind
+from shared.rules.dossier import Facts, State, apply_event, empty_state, read_facts
+from shared.rules.ontime import Outcome
 
 
 @dataclass(slots=True)

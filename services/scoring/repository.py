@@ -13,9 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.batch import DossierRecord, DossierRow
-from services.scoring.contributions import CountDeltas
 from shared.db import driver_connection
 from shared.models import Dossier, Event, PeriodVersion, ScoringPosition, Unit
+from shared.rules.contributions import CountDeltas
 
 POSITION = "events"
 

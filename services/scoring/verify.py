@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
 from services.scoring.batch import DossierScorer
-from services.scoring.contributions import CountKey
 from services.scoring.main import build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine
 from shared.models import Event, IndicatorCount
+from shared.rules.contributions import CountKey
 
 FETCH_SIZE = 20_000
 

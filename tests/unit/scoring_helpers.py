@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 
 from services.scoring.batch import DossierRecord, DossierScorer
-from services.scoring.contributions import CountKey
-from services.scoring.dossier import Facts, apply_event, empty_state, read_facts
 from shared.events import Refusal, normalized_payload, parse_record
 from shared.periods import ALL_KINDS, Calendar
+from shared.rules.contributions import CountKey
+from shared.rules.dossier import Facts, apply_event, empty_state, read_facts
 
 CALENDAR = Calendar("Asia/Ho_Chi_Minh")
 PROVINCE = "19"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from services.scoring.dossier import apply_event, empty_state, read_facts
-from services.scoring.ontime import evaluate
 from shared.events import DossierStatusEvent, Refusal, normalized_payload, parse_events
+from shared.rules.dossier import apply_event, empty_state, read_facts
+from shared.rules.ontime import evaluate
 
 ITEM = {
     "MaHoSo": "000.00.19.H60-261116-0001",

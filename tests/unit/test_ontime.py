@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.scoring.contributions import contributions, next_transition
-from services.scoring.ontime import evaluate
 from shared.periods import ALL_KINDS, PeriodKind
+from shared.rules.contributions import contributions, next_transition
+from shared.rules.ontime import evaluate
 from tests.factories import dossier_event, rating, received
 from tests.unit.scoring_helpers import CALENDAR, facts_of
 

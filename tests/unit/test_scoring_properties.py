@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.scoring.contributions import contributions, next_transition
 from shared.periods import ALL_KINDS
+from shared.rules.contributions import contributions, next_transition
 from tests.factories import dossier_event, rating
 from tests.unit.scoring_helpers import CALENDAR, InMemoryScoring, facts_of, rebuild, stored
 

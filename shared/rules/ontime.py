@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.scoring.dossier import Facts
+from shared.rules.dossier import Facts
 
 END_PRIORITY: tuple[frozenset[str], ...] = (
     frozenset({"COMPLETED"}),

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.scoring.dossier import Facts
-from services.scoring.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
 from shared.periods import Calendar, PeriodKind
+from shared.rules.dossier import Facts
+from shared.rules.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
 
 Cell = tuple[str, str]
 Cells = dict[Cell, tuple[int, int]]
