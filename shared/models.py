@@ -141,6 +141,7 @@ class Dossier(Base):
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
+        Index("ix_dossiers_unit_code_received_at", "unit_code", "received_at"),
         Index(
             "ix_dossiers_overdue",
             "unit_code",

@@ -10,13 +10,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
-from services.api.repository import UnitRecord
-from services.api.service import Ranked, ScoreBoard, Standing
+from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
+from services.api.service import Ranked, ScoreBoard, Standing, counted_in
 from shared.clock import Clock
 from shared.methodology import Methodology
 from shared.periods import Calendar, Period, PeriodError
+from shared.rules.contributions import ON_TIME, PROCESSING_TIME, SATISFACTION
 
 router = APIRouter()
+PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
 
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": schemas.ErrorOut},
@@ -246,6 +248,11 @@ async def unit_detail(
                 points=float(i.points),
                 max_points=float(i.max_points),
                 scored=i.scored,
+                dossiers=(
+                    f"/units/{code}/indicators/{i.id}/dossiers?period={resolved.key}"
+                    if board.methodology.indicator(i.id).source == "dossier"
+                    else None
+                ),
             )
             for i in unit_score.indicators
         ],
@@ -315,6 +322,72 @@ async def unit_overdue(
         page=page,
         page_size=page_size,
         items=items,
+    )
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/dossiers",
+    response_model=schemas.AuditPage,
+    responses=ERRORS,
+)
+async def indicator_dossiers(
+    code: str,
+    indicator_id: str,
+    session: SessionDep,
+    board: BoardDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: PeriodParam = "month",
+    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.AuditPage:
+    """The dossiers counted in an indicator's denominator (or numerator) for a unit and period."""
+    unit = await _known_unit(session, code)
+    try:
+        indicator = board.methodology.indicator(indicator_id)
+    except KeyError:
+        raise HTTPException(404, f"unknown indicator {indicator_id!r}") from None
+    if indicator.source != "dossier":
+        raise HTTPException(
+            422, f"indicator {indicator_id} is counted from {indicator.source} data, not dossiers"
+        )
+    resolved = _period(calendar, clock, period)
+    as_of = await _as_of(session) or clock.now()
+    basis = PROCESSING_BASED if indicator_id in PROCESSING_INDICATORS else RECEIPT_BASED
+    candidates = await repository.audit_candidates(
+        session,
+        None if unit.level == "PROVINCE" else code,
+        basis,
+        resolved.start,
+        resolved.end,
+    )
+    members = counted_in(candidates, resolved, indicator_id, as_of, calendar)
+    if part == "numerator":
+        members = [(dossier, value) for dossier, value in members if value > 0]
+    start = (page - 1) * page_size
+    return schemas.AuditPage(
+        unit=_unit_out(unit),
+        period=_period_out(resolved),
+        indicator=indicator_id,
+        as_of=as_of,
+        part=part,
+        total=len(members),
+        page=page,
+        page_size=page_size,
+        items=[
+            schemas.AuditItem(
+                dossier_code=dossier.dossier_code,
+                unit_code=dossier.unit_code,
+                procedure_code=dossier.procedure_code,
+                status=dossier.status,
+                received_at=dossier.received_at,
+                due_at=dossier.due_at,
+                in_numerator=value > 0,
+                numerator=value,
+            )
+            for dossier, value in members[start : start + page_size]
+        ],
     )
 
 

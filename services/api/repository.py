@@ -125,3 +125,36 @@ async def events_after(session: AsyncSession, seq: int) -> int:
 
 async def dead_letter_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+
+
+RECEIPT_BASED = "receipt"
+PROCESSING_BASED = "processing"
+
+
+async def audit_candidates(
+    session: AsyncSession,
+    unit_code: str | None,
+    basis: str,
+    start: datetime,
+    end: datetime,
+) -> list[Dossier]:
+    """Dossiers that may count in a period: received in it, or (for the processing indicators)
+    received before its end and not finished before its start. The rules decide which do."""
+    conditions = [Dossier.received_at < end, Dossier.outcome != "NOT_COUNTED"]
+    if unit_code is not None:
+        conditions.append(Dossier.unit_code == unit_code)
+    if basis == RECEIPT_BASED:
+        conditions.append(Dossier.received_at >= start)
+    else:
+        conditions.append(
+            or_(
+                Dossier.received_at >= start,
+                Dossier.outcome.in_(("IN_PROGRESS", "IN_PROGRESS_OVERDUE")),
+                Dossier.clock_stopped_at.is_(None),
+                Dossier.clock_stopped_at >= start,
+            )
+        )
+    rows = await session.scalars(
+        select(Dossier).where(*conditions).order_by(Dossier.received_at, Dossier.dossier_code)
+    )
+    return list(rows)

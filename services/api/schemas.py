@@ -78,6 +78,11 @@ class IndicatorOut(_Schema):
     points: float = Field(examples=[19.3])
     max_points: float = Field(examples=[20])
     scored: bool = Field(description="False for the display-only indicators (2.2, 5.1).")
+    dossiers: str | None = Field(
+        default=None,
+        description="Where the dossiers behind the numerator and denominator are listed.",
+        examples=["/units/so-tu-phap/indicators/2.1/dossiers?period=2026-W48"],
+    )
 
 
 class UnitDetail(_Schema):
@@ -116,6 +121,29 @@ class OverduePage(_Schema):
     page: int
     page_size: int
     items: list[OverdueItem]
+
+
+class AuditItem(_Schema):
+    dossier_code: str
+    unit_code: str | None
+    procedure_code: str | None
+    status: str | None
+    received_at: datetime | None
+    due_at: datetime | None
+    in_numerator: bool
+    numerator: int = Field(description="What it adds to the numerator (seconds for 2.2).")
+
+
+class AuditPage(_Schema):
+    unit: UnitOut
+    period: PeriodOut
+    indicator: str = Field(examples=["2.1"])
+    as_of: datetime | None = Field(description="The instant the dossiers are evaluated at.")
+    part: str = Field(examples=["denominator"])
+    total: int
+    page: int
+    page_size: int
+    items: list[AuditItem]
 
 
 class TopicCounts(_Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api import repository
 from services.api.repository import PeriodState, UnitRecord
 from shared.methodology import Methodology, UnitScore, score
-from shared.periods import Period
+from shared.models import Dossier
+from shared.periods import Calendar, Period
+from shared.rules.contributions import contributions
+from shared.rules.dossier import read_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,25 @@ class ScoreBoard:
             ranked.append(Ranked(rank, unit, unit_score))
             previous = unit_score.total
         return ranked
+
+
+def counted_in(
+    dossiers: list[Dossier],
+    period: Period,
+    indicator_id: str,
+    as_of: datetime,
+    calendar: Calendar,
+) -> list[tuple[Dossier, int]]:
+    """The dossiers in an indicator's denominator for a period, each with what it adds to the
+    numerator: the very rules scoring applies, evaluated at the instant the counts stand at."""
+    members = []
+    for dossier in dossiers:
+        facts = read_facts(dossier.state)
+        cell = (
+            contributions(facts, as_of, calendar, [period.kind])
+            .cells()
+            .get((period.key, indicator_id))
+        )
+        if cell is not None and cell[1] > 0:
+            members.append((dossier, cell[0]))
+    return members

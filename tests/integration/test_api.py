@@ -90,6 +90,7 @@ async def test_unit_detail_lists_every_indicator_and_the_province_pools_counts(
         "points": 10.0,
         "max_points": 20.0,
         "scored": True,
+        "dossiers": "/units/SO-B/indicators/2.1/dossiers?period=2026-W47",
     }
     assert body["total"] == pytest.approx(sum(g["points"] for g in body["groups"]))
     province = (await client.get("/units/19", params={"period": "2026-W47"})).json()
@@ -243,3 +244,37 @@ async def test_a_period_is_rescored_under_another_methodology_version(
         unknown = await api.get("/rankings", params={"methodology": "nope"})
         assert unknown.status_code == 422
         assert "available: province-2027, qd766-portal-2026" in unknown.json()["detail"]
+
+
+async def test_every_dossier_number_lists_the_dossiers_behind_it(client: httpx.AsyncClient) -> None:
+    path = "/units/SO-B/indicators/2.1/dossiers"
+    denominator = (await client.get(path, params={"period": "2026-W47"})).json()
+    assert denominator["total"] == 2
+    assert {(i["dossier_code"], i["in_numerator"]) for i in denominator["items"]} == {
+        ("B0", True),
+        ("B1", False),
+    }
+    numerator = (await client.get(path, params={"period": "2026-W47", "part": "numerator"})).json()
+    assert [i["dossier_code"] for i in numerator["items"]] == ["B0"]
+
+    # The province's list is its units' lists pooled, and agrees with its counts.
+    province = (await client.get("/units/19", params={"period": "2026-W47"})).json()
+    pooled = next(i for i in province["indicators"] if i["id"] == "2.1")
+    listed = (
+        await client.get(pooled["dossiers"], params={"part": "numerator", "page_size": 500})
+    ).json()
+    everyone = (await client.get(pooled["dossiers"], params={"page_size": 500})).json()
+    assert (listed["total"], everyone["total"]) == (pooled["numerator"], pooled["denominator"])
+
+    paged = (await client.get(pooled["dossiers"], params={"page_size": 4, "page": 3})).json()
+    assert (paged["total"], len(paged["items"])) == (9, 1)
+
+
+async def test_catalogue_indicators_and_unknown_ids_are_refused_with_a_message(
+    client: httpx.AsyncClient,
+) -> None:
+    catalogue = await client.get("/units/SO-A/indicators/3.1/dossiers")
+    assert catalogue.status_code == 422
+    assert "counted from catalog data" in catalogue.json()["detail"]
+    unknown = await client.get("/units/SO-A/indicators/9.9/dossiers")
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "unknown indicator '9.9'")
