@@ -68,6 +68,21 @@ class Rating(StrEnum):
     UNSATISFIED = "UNSATISFIED"
 
 
+class FeedbackStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    TRANSFERRED = "TRANSFERRED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"
+    ANSWERED = "ANSWERED"
+    PUBLISHED = "PUBLISHED"
+    REJECTED = "REJECTED"
+
+
+class FeedbackCategory(StrEnum):
+    REGULATION = "REGULATION"
+    STAFF_CONDUCT = "STAFF_CONDUCT"
+
+
 class UnitLevel(StrEnum):
     PROVINCE = "PROVINCE"
     DEPARTMENT = "DEPARTMENT"
@@ -159,6 +174,19 @@ class UnitEvent(_EventBase):
     e_certified_copy: bool | None = None
 
 
+class FeedbackEvent(_EventBase):
+    """A step of a citizen's feedback (PAKN) handled by a unit (`feedback.events`)."""
+
+    type: Literal["FEEDBACK"] = "FEEDBACK"
+    feedback_id: Code
+    unit_code: Code
+    status: FeedbackStatus
+    category: FeedbackCategory | None = None
+    rating: Rating | None = None
+    # The citizen raised it again about the result.
+    raised_again: bool | None = None
+
+
 def _dossier_event_type(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", "DOSSIER_STATUS"))
@@ -169,12 +197,25 @@ DossierEvent = Annotated[
     Annotated[DossierStatusEvent, Tag("DOSSIER_STATUS")] | Annotated[RatingEvent, Tag("RATING")],
     Discriminator(_dossier_event_type),
 ]
-AnyEvent = DossierStatusEvent | RatingEvent | UnitEvent
+AnyEvent = DossierStatusEvent | RatingEvent | UnitEvent | FeedbackEvent
+# Which contract a topic carries.
+TopicKind = Literal["dossier", "catalog", "feedback"]
 
 _DOSSIER_ADAPTER: TypeAdapter[DossierStatusEvent | RatingEvent] = TypeAdapter(DossierEvent)
 _CATALOG_ADAPTER: TypeAdapter[UnitEvent] = TypeAdapter(UnitEvent)
+_FEEDBACK_ADAPTER: TypeAdapter[FeedbackEvent] = TypeAdapter(FeedbackEvent)
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "dossier": _DOSSIER_ADAPTER,
+    "catalog": _CATALOG_ADAPTER,
+    "feedback": _FEEDBACK_ADAPTER,
+}
 
-EVENT_KIND = {DossierStatusEvent: "dossier_status", RatingEvent: "rating", UnitEvent: "unit"}
+EVENT_KIND = {
+    DossierStatusEvent: "dossier_status",
+    RatingEvent: "rating",
+    UnitEvent: "unit",
+    FeedbackEvent: "feedback",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,18 +234,18 @@ def _format_errors(error: ValidationError) -> str:
 
 
 def parse_record(
-    raw: bytes | None, *, catalog: bool = False, now: datetime | None = None
+    raw: bytes | None, *, topic: TopicKind = "dossier", now: datetime | None = None
 ) -> AnyEvent | Refusal:
     """Validate one Kafka record value holding one contract v1 event."""
     document = _load(raw)
     if isinstance(document, Refusal):
         return document
     assert raw is not None  # _load refused None
-    return _validate(raw, document, catalog=catalog, now=now)
+    return _validate(raw, document, topic=topic, now=now)
 
 
 def parse_events(
-    raw: bytes | None, *, catalog: bool = False, now: datetime | None = None
+    raw: bytes | None, *, topic: TopicKind = "dossier", now: datetime | None = None
 ) -> list[AnyEvent] | Refusal:
     """The events of one Kafka record: a contract v1 event, or a national sync
     (`DongBoHoSoMC`) item, which becomes several. A refusal refuses the whole record."""
@@ -212,8 +253,8 @@ def parse_events(
     if isinstance(document, Refusal):
         return document
     assert raw is not None  # _load refused None
-    if catalog or not is_national_item(document):
-        event = _validate(raw, document, catalog=catalog, now=now)
+    if topic != "dossier" or not is_national_item(document):
+        event = _validate(raw, document, topic=topic, now=now)
         return event if isinstance(event, Refusal) else [event]
     try:
         translated = national_events(document)
@@ -221,7 +262,7 @@ def parse_events(
         return Refusal(f"DongBoHoSoMC {error}")
     events: list[AnyEvent] = []
     for item in translated:
-        event = _validate(orjson.dumps(item), item, catalog=False, now=now)
+        event = _validate(orjson.dumps(item), item, topic="dossier", now=now)
         if isinstance(event, Refusal):
             return Refusal(f"DongBoHoSoMC: {event.reason}", event.event_id)
         events.append(event)
@@ -243,7 +284,7 @@ def _load(raw: bytes | None) -> dict[str, Any] | Refusal:
 
 
 def _validate(
-    raw: bytes, document: dict[str, Any], *, catalog: bool, now: datetime | None
+    raw: bytes, document: dict[str, Any], *, topic: TopicKind, now: datetime | None
 ) -> AnyEvent | Refusal:
     event_id = document.get("event_id")
     event_id = event_id if isinstance(event_id, str) and len(event_id) <= 128 else None
@@ -253,7 +294,7 @@ def _validate(
             f"schema_version: unsupported {version!r}, this ingest reads {SCHEMA_VERSION}",
             event_id,
         )
-    adapter: TypeAdapter[Any] = _CATALOG_ADAPTER if catalog else _DOSSIER_ADAPTER
+    adapter = _ADAPTERS[topic]
     try:
         # JSON mode keeps strict types (no "yes" for true) yet reads RFC 3339 strings as times.
         event: AnyEvent = adapter.validate_json(raw, context={"now": now})
@@ -267,7 +308,11 @@ def event_kind(event: AnyEvent) -> str:
 
 
 def event_subject(event: AnyEvent) -> str:
-    return event.unit_code if isinstance(event, UnitEvent) else event.dossier_code
+    if isinstance(event, UnitEvent):
+        return event.unit_code
+    if isinstance(event, FeedbackEvent):
+        return event.feedback_id
+    return event.dossier_code
 
 
 def format_instant(instant: datetime) -> str:
@@ -295,12 +340,19 @@ def contract_json_schema() -> dict[str, Any]:
     dossier = _DOSSIER_ADAPTER.json_schema()
     catalog = _CATALOG_ADAPTER.json_schema()
     defs = {**dossier.pop("$defs", {}), **catalog.pop("$defs", {})}
+    feedback = _FEEDBACK_ADAPTER.json_schema()
+    defs |= feedback.pop("$defs", {})
     defs["UnitEvent"] = catalog
+    defs["FeedbackEvent"] = feedback
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://chiso766.example/schemas/events-v1.json",
         "title": "Chỉ số 766 event contract, schema_version 1",
-        "oneOf": [*dossier["oneOf"], {"$ref": "#/$defs/UnitEvent"}],
+        "oneOf": [
+            *dossier["oneOf"],
+            {"$ref": "#/$defs/UnitEvent"},
+            {"$ref": "#/$defs/FeedbackEvent"},
+        ],
         "$defs": defs,
     }
 

@@ -24,6 +24,7 @@ class CommonSettings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     topic_dossier_events: str = "dossier.events"
     topic_catalog_events: str = "catalog.events"
+    topic_feedback_events: str = "feedback.events"
     topic_dead_letter: str = "dossier.events.dlq"
     log_level: str = "INFO"
     log_json: bool = True

@@ -48,10 +48,16 @@ class Topics:
     dossier: str
     catalog: str
     dead_letter: str
+    feedback: str
 
 
 @pytest.fixture
 def topics() -> Topics:
     """Topic names of this test alone, so tests sharing the broker never meet."""
     suffix = uuid.uuid4().hex[:10]
-    return Topics(f"dossier.events.{suffix}", f"catalog.events.{suffix}", f"dlq.{suffix}")
+    return Topics(
+        f"dossier.events.{suffix}",
+        f"catalog.events.{suffix}",
+        f"dlq.{suffix}",
+        f"feedback.events.{suffix}",
+    )

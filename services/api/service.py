@@ -104,7 +104,7 @@ def counted_in(
         facts = read_facts(dossier.state)
         cell = (
             contributions(facts, as_of, calendar, [period.kind])
-            .cells()
+            .all_cells()
             .get((period.key, indicator_id))
         )
         if cell is not None and cell[1] > 0:

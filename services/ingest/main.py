@@ -12,6 +12,7 @@ from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
+from shared.events import TopicKind
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
 from shared.signals import stop_on_signals
@@ -21,7 +22,12 @@ log = structlog.get_logger()
 
 async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
     """Run the consumer until `stop` is set, then close everything it opened."""
-    topics = [settings.topic_dossier_events, settings.topic_catalog_events]
+    contracts: dict[str, TopicKind] = {
+        settings.topic_dossier_events: "dossier",
+        settings.topic_catalog_events: "catalog",
+        settings.topic_feedback_events: "feedback",
+    }
+    topics = list(contracts)
     await ensure_topics(settings.kafka_bootstrap_servers, [*topics, settings.topic_dead_letter])
     engine = create_engine(settings.database_url, application_name="chiso766-ingest")
     sessions = create_sessionmaker(engine)
@@ -35,11 +41,7 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
     consumer.subscribe(
         topics, listener=SeekToStoredOffsets(consumer, sessions, settings.ingest_consumer_group)
     )
-    service = IngestService(
-        clock or SystemClock(),
-        settings.ingest_consumer_group,
-        frozenset({settings.topic_catalog_events}),
-    )
+    service = IngestService(clock or SystemClock(), settings.ingest_consumer_group, contracts)
     await producer.start()
     await consumer.start()
     try:

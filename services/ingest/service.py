@@ -19,6 +19,7 @@ from shared.clock import Clock
 from shared.events import (
     AnyEvent,
     Refusal,
+    TopicKind,
     event_kind,
     event_subject,
     normalized_payload,
@@ -60,10 +61,11 @@ class BatchReport:
 
 
 class IngestService:
-    def __init__(self, clock: Clock, consumer_group: str, catalog_topics: frozenset[str]) -> None:
+    def __init__(self, clock: Clock, consumer_group: str, topics: dict[str, TopicKind]) -> None:
         self.clock = clock
         self.consumer_group = consumer_group
-        self.catalog_topics = catalog_topics
+        # Which contract each topic carries.
+        self.topics = topics
 
     async def process(self, session: AsyncSession, records: Sequence[Record]) -> BatchReport:
         report = BatchReport()
@@ -86,7 +88,7 @@ class IngestService:
             key = (record.topic, record.partition)
             report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
             parsed = parse_events(
-                record.value, catalog=record.topic in self.catalog_topics, now=now
+                record.value, topic=self.topics.get(record.topic, "dossier"), now=now
             )
             if isinstance(parsed, Refusal):
                 counts[record.topic]["offered"] += 1

@@ -1,8 +1,8 @@
 """A dossier's contribution to the indicator counts: a pure function of its facts and the time.
 
 `contributions(facts, now)` gives what the dossier adds to its unit's counts, in a compact form
-(`Contribution.cells()` spells it out as `{(period_key, indicator_id): (numerator, denominator)}`);
-scoring adds `subtract(new, old)` to the counts of the unit and of the province.
+(`Contribution.all_cells()` spells it out as `{(period, indicator): (numerator, denominator)}`);
+scoring adds the difference `new - old` to the counts of the unit and of the province.
 `next_transition(facts, now)` is the next instant at which the contribution can change with no
 new event (a due date passing, a new period starting); scoring re-evaluates the dossier then.
 """
@@ -53,15 +53,17 @@ def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """A dossier's share of the counts. Receipt counts are the same in every kind of period, so
+    """A subject's share of the counts. Receipt counts are the same in every kind of period, so
     they are kept once with the receipt's period keys; most events leave them unchanged, and
     `subtract` then skips them with one comparison."""
 
     receipt_keys: tuple[str, ...] = ()
     receipt: tuple[tuple[str, int, int], ...] = ()
     processing: dict[str, Processing] = field(default_factory=dict)
+    # Any other cells, spelled out (what feedback contributes).
+    cells: Cells = field(default_factory=dict)
 
-    def cells(self) -> Cells:
+    def all_cells(self) -> Cells:
         return subtract(self, NOTHING)
 
 
@@ -189,6 +191,11 @@ def add_difference(deltas: CountDeltas, unit: str, new: Contribution, old: Contr
             add(key, ON_TIME, after[0] - before[0], counted)
             add(key, SATISFACTION, after[1] - before[1], counted)
             add(key, PROCESSING_TIME, after[2] - before[2], after[3] - before[3])
+    if new.cells != old.cells:
+        for cell in new.cells.keys() | old.cells.keys():
+            after_cell = new.cells.get(cell, (0, 0))
+            before_cell = old.cells.get(cell, (0, 0))
+            add(cell[0], cell[1], after_cell[0] - before_cell[0], after_cell[1] - before_cell[1])
 
 
 _NOT_COUNTED: Processing = (0, 0, 0, 0)

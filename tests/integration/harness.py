@@ -32,6 +32,7 @@ def common(db_url: str, broker: str, topics: Any) -> dict[str, Any]:
         "province_code": PROVINCE,
         "topic_dossier_events": topics.dossier,
         "topic_catalog_events": topics.catalog,
+        "topic_feedback_events": getattr(topics, "feedback", f"{topics.catalog}.feedback"),
         "topic_dead_letter": topics.dead_letter,
         "log_json": False,
         "log_level": "WARNING",

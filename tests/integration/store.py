@@ -11,6 +11,7 @@ from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
 from shared.events import (
     Refusal,
+    TopicKind,
     event_kind,
     event_subject,
     normalized_payload,
@@ -20,12 +21,15 @@ from shared.events import (
 from shared.models import Event
 from tests.integration.harness import PROVINCE
 
+TOPIC_OF_TYPE: dict[str, TopicKind] = {"UNIT": "catalog", "FEEDBACK": "feedback"}
+
 
 async def store(db_url: str, events: list[dict]) -> None:
     engine = create_engine(db_url, application_name="test")
     async with create_sessionmaker(engine).begin() as session:
         for offset, event in enumerate(events):
-            parsed = parse_record(orjson.dumps(event), catalog=event.get("type") == "UNIT")
+            topic = TOPIC_OF_TYPE.get(event.get("type", ""), "dossier")
+            parsed = parse_record(orjson.dumps(event), topic=topic)
             assert not isinstance(parsed, Refusal), parsed
             payload = normalized_payload(parsed)
             session.add(

@@ -52,7 +52,7 @@ def test_ratings_and_units_are_told_apart_by_type() -> None:
     assert isinstance(parse(rating), RatingEvent)
     unit = {k: VALID[k] for k in ("event_id", "schema_version", "source", "occurred_at")}
     unit |= {"type": "UNIT", "unit_code": "U1", "name": "Sở Tư pháp", "level": "DEPARTMENT"}
-    assert isinstance(parse(unit, catalog=True), UnitEvent)
+    assert isinstance(parse(unit, topic="catalog"), UnitEvent)
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,8 @@ def test_without_a_due_date_nothing_is_late() -> None:
 
 def test_an_in_progress_dossier_turns_overdue_when_its_due_date_passes_with_no_event() -> None:
     facts = facts_of([received("D", T0, due_in=2 * DAY)])
-    before = contributions(facts, T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK]).cells()
-    after = contributions(facts, T0 + 2 * DAY + HOUR, CALENDAR, [PeriodKind.WEEK]).cells()
+    before = contributions(facts, T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK]).all_cells()
+    after = contributions(facts, T0 + 2 * DAY + HOUR, CALENDAR, [PeriodKind.WEEK]).all_cells()
     assert before[("2026-W47", "2.1")] == (1, 1)
     assert after[("2026-W47", "2.1")] == (0, 1)
     # The scorer is told to come back just after the due instant.
@@ -123,7 +123,7 @@ def test_an_in_progress_dossier_turns_overdue_when_its_due_date_passes_with_no_e
 
 def test_a_dossier_in_progress_across_weeks_counts_in_each_week_it_was_processed() -> None:
     events = [received("D", T0, due_in=10 * DAY), dossier_event("D", "COMPLETED", T0 + 8 * DAY)]
-    counts = contributions(facts_of(events), T0 + 20 * DAY, CALENDAR, [PeriodKind.WEEK]).cells()
+    counts = contributions(facts_of(events), T0 + 20 * DAY, CALENDAR, [PeriodKind.WEEK]).all_cells()
     assert counts[("2026-W47", "2.1")] == (1, 1)  # in progress within its deadline
     assert counts[("2026-W48", "2.1")] == (1, 1)  # finished on time
     assert ("2026-W49", "2.1") not in counts  # finished before it
@@ -137,7 +137,7 @@ def test_a_dossier_in_progress_across_weeks_counts_in_each_week_it_was_processed
 def test_a_closed_week_keeps_the_state_it_had_at_its_end() -> None:
     # Overdue during week 47 (due Tuesday), finished in week 48.
     events = [received("D", T0, due_in=DAY), dossier_event("D", "COMPLETED", T0 + 8 * DAY)]
-    counts = contributions(facts_of(events), T0 + 20 * DAY, CALENDAR, [PeriodKind.WEEK]).cells()
+    counts = contributions(facts_of(events), T0 + 20 * DAY, CALENDAR, [PeriodKind.WEEK]).all_cells()
     assert counts[("2026-W47", "2.1")] == (0, 1)
     assert counts[("2026-W48", "2.1")] == (0, 1)
 
@@ -145,8 +145,8 @@ def test_a_closed_week_keeps_the_state_it_had_at_its_end() -> None:
 def test_refused_or_never_accepted_dossiers_are_not_counted() -> None:
     refused = [received("D", T0), dossier_event("D", "NOT_ACCEPTED", T0 + HOUR)]
     submitted = [dossier_event("E", "SUBMITTED", T0, received_at=T0)]
-    assert contributions(facts_of(refused), T0 + DAY, CALENDAR, ALL_KINDS).cells() == {}
-    assert contributions(facts_of(submitted), T0 + DAY, CALENDAR, ALL_KINDS).cells() == {}
+    assert contributions(facts_of(refused), T0 + DAY, CALENDAR, ALL_KINDS).all_cells() == {}
+    assert contributions(facts_of(submitted), T0 + DAY, CALENDAR, ALL_KINDS).all_cells() == {}
 
 
 def test_satisfaction_excludes_overdue_complained_and_unsatisfied_dossiers() -> None:
@@ -156,9 +156,9 @@ def test_satisfaction_excludes_overdue_complained_and_unsatisfied_dossiers() -> 
             dossier_event("D", "COMPLETED", T0 + DAY),
             *extra,
         ]
-        return contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK]).cells()[
-            ("2026-W47", "5.4")
-        ]
+        return contributions(
+            facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.WEEK]
+        ).all_cells()[("2026-W47", "5.4")]
 
     assert satisfied() == (1, 1)
     assert satisfied(rating("D", "UNSATISFIED", T0 + DAY + HOUR)) == (0, 1)
@@ -185,7 +185,7 @@ def test_receipt_indicators_use_the_flags_of_the_dossier() -> None:
         ),
         dossier_event("D", "COMPLETED", T0 + DAY, e_result_issued=True),
     ]
-    counts = contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.MONTH]).cells()
+    counts = contributions(facts_of(events), T0 + 2 * DAY, CALENDAR, [PeriodKind.MONTH]).all_cells()
     got = {
         indicator: counts[("2026-11", indicator)]
         for indicator in ("1.4", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b")
@@ -204,12 +204,12 @@ def test_receipt_indicators_use_the_flags_of_the_dossier() -> None:
 
 def test_without_an_electronic_result_online_and_digitized_dossiers_do_not_count() -> None:
     events = [received("D", T0, channel="ONLINE", digitized=True)]
-    counts = contributions(facts_of(events), T0 + DAY, CALENDAR, [PeriodKind.MONTH]).cells()
+    counts = contributions(facts_of(events), T0 + DAY, CALENDAR, [PeriodKind.MONTH]).all_cells()
     assert counts[("2026-11", "3.3")] == (0, 1)
     assert counts[("2026-11", "4.2")] == (0, 1)
     # ...unless the procedure needs no paper result.
     relaxed = [received("D", T0, channel="ONLINE", digitized=True, paper_result_required=False)]
-    counts = contributions(facts_of(relaxed), T0 + DAY, CALENDAR, [PeriodKind.MONTH]).cells()
+    counts = contributions(facts_of(relaxed), T0 + DAY, CALENDAR, [PeriodKind.MONTH]).all_cells()
     assert counts[("2026-11", "3.3")] == (1, 1)
     assert ("2026-11", "4.1") not in counts
     assert ("2026-11", "3.6") not in counts  # no fee, not in 3.6 at all
