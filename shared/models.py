@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Identity,
     Index,
@@ -150,6 +151,30 @@ class Dossier(Base):
         ),
         Index(
             "ix_dossiers_next_transition_at",
+            "next_transition_at",
+            postgresql_where=text("next_transition_at IS NOT NULL"),
+        ),
+    )
+
+
+class Feedback(Base):
+    """A citizen's feedback (PAKN): merged state, when last evaluated, and listing columns."""
+
+    __tablename__ = "feedback"
+
+    feedback_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_feedback_unit_code_received_at", "unit_code", "received_at"),
+        Index(
+            "ix_feedback_next_transition_at",
             "next_transition_at",
             postgresql_where=text("next_transition_at IS NOT NULL"),
         ),

@@ -6,8 +6,12 @@ typo in a deployment fails loudly instead of being ignored.
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.workdays import MAKE_UP_WORKING_DAYS
 
 
 class CommonSettings(BaseSettings):
@@ -26,5 +30,8 @@ class CommonSettings(BaseSettings):
     topic_catalog_events: str = "catalog.events"
     topic_feedback_events: str = "feedback.events"
     topic_dead_letter: str = "dossier.events.dlq"
+    # Days the government declares off or worked beyond `holidays.VN` (YYYY-MM-DD).
+    extra_days_off: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = MAKE_UP_WORKING_DAYS
     log_level: str = "INFO"
     log_json: bool = True

@@ -1,7 +1,8 @@
-"""One scoring step in memory: events and due dossiers in, new dossier rows and count deltas out.
+"""One scoring step in memory: events and due subjects in, new rows and count deltas out.
 
+A subject is a dossier or a feedback; `SubjectRules` says how one is read, evaluated and stored.
 No I/O here, so the invariants (rebuild equals incremental, idempotence, order independence) can be
-tested exhaustively on this function alone; `service.py` wraps it in a database transaction.
+tested exhaustively on this code alone; `service.py` wraps it in a database transaction.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from shared.periods import Calendar, PeriodKind
 from shared.rules.contributions import (
@@ -24,11 +25,24 @@ from shared.rules.contributions import (
     outcome_now,
 )
 from shared.rules.dossier import Facts, State, apply_event, empty_state, read_facts
+from shared.rules.feedback import (
+    REGISTER_FIELDS as FEEDBACK_FIELDS,
+)
+from shared.rules.feedback import (
+    evaluate_feedback,
+    feedback_contributions,
+    feedback_transition,
+    read_feedback,
+)
 from shared.rules.ontime import Outcome
+from shared.workdays import WorkingCalendar
+
+RowT = TypeVar("RowT")
+RowT_co = TypeVar("RowT_co", covariant=True)
 
 
 @dataclass(slots=True)
-class DossierRecord:
+class Record:
     state: State
     # When its contribution was last added to the counts; None if never.
     evaluated_at: datetime | None
@@ -54,8 +68,20 @@ class DossierRow:
 
 
 @dataclass(slots=True)
-class StepResult:
-    rows: list[DossierRow] = field(default_factory=list)
+class FeedbackRow:
+    feedback_id: str
+    unit_code: str | None
+    status: str | None
+    received_at: datetime | None
+    late: bool
+    state: State
+    evaluated_at: datetime
+    next_transition_at: datetime | None
+
+
+@dataclass(slots=True)
+class StepResult(Generic[RowT]):
+    rows: list[RowT] = field(default_factory=list)
     deltas: CountDeltas = field(default_factory=dict)
     units_seen: set[str] = field(default_factory=set)
 
@@ -64,42 +90,55 @@ class StepResult:
         return {period for _, period, _ in self.deltas}
 
 
-class DossierScorer:
-    """Pure scoring rules bound to a calendar, the tracked period kinds and the province."""
+class SubjectRules(Protocol[RowT_co]):
+    # The payload field that names the subject.
+    key: str
+
+    def apply(self, state: State, payload: dict[str, Any]) -> None: ...
+
+    def contribution(self, state: State, at: datetime) -> tuple[str | None, Contribution]:
+        """(unit, contribution) of a state evaluated at `at`."""
+        ...
+
+    def evaluate(
+        self, code: str, state: State, now: datetime
+    ) -> tuple[str | None, Contribution, RowT_co]:
+        """(unit, contribution, row to store) of a state at `now`."""
+        ...
+
+
+class Scorer(Generic[RowT]):
+    """Applies events to subjects and turns their changed contributions into count deltas."""
 
     def __init__(
-        self,
-        calendar: Calendar,
-        kinds: Iterable[PeriodKind],
-        province_code: str,
-        memo_size: int = 500_000,
+        self, rules: SubjectRules[RowT], province_code: str, memo_size: int = 500_000
     ) -> None:
-        self.calendar = calendar
-        self.kinds = tuple(kinds)
+        self.rules = rules
         self.province_code = province_code
-        # (dossier, evaluated_at) -> the contribution written then. Every step has its own
+        # (subject, evaluated_at) -> the contribution written then. Every step has its own
         # evaluation instant, so the pair names one stored state: the memo cannot go stale.
         self._written: dict[tuple[str, datetime], tuple[str | None, Contribution]] = {}
         self.memo_size = memo_size
 
     def step(
         self,
-        records: Mapping[str, DossierRecord],
+        records: Mapping[str, Record],
         events: Iterable[dict[str, Any]],
         due: Iterable[str],
         now: datetime,
-    ) -> StepResult:
-        """Apply `events` and re-evaluate the `due` dossiers at `now`.
+    ) -> StepResult[RowT]:
+        """Apply `events` and re-evaluate the `due` subjects at `now`.
 
         The states in `records` are updated in place: the caller saves the returned rows.
         """
-        by_dossier: dict[str, list[dict[str, Any]]] = {code: [] for code in due if code in records}
+        key = self.rules.key
+        by_subject: dict[str, list[dict[str, Any]]] = {code: [] for code in due if code in records}
         for payload in events:
-            by_dossier.setdefault(payload["dossier_code"], []).append(payload)
+            by_subject.setdefault(payload[key], []).append(payload)
 
-        result = StepResult()
+        result: StepResult[RowT] = StepResult()
         deltas: CountDeltas = {}
-        for code, payloads in by_dossier.items():
+        for code, payloads in by_subject.items():
             record = records.get(code)
             old_unit: str | None = None
             old = NOTHING
@@ -108,22 +147,20 @@ class DossierScorer:
                 old_unit, old = self._written_contribution(code, record)
             state = record.state if record is not None else empty_state()
             for payload in payloads:
-                apply_event(state, payload)
-            facts = read_facts(state)
-            at_now = outcome_now(facts, now)
-            new = contributions(facts, now, self.calendar, self.kinds, at_now)
-            if old_unit == facts.unit_code:
-                if facts.unit_code is not None:
-                    add_difference(deltas, facts.unit_code, new, old)
+                self.rules.apply(state, payload)
+            unit, new, row = self.rules.evaluate(code, state, now)
+            if old_unit == unit:
+                if unit is not None:
+                    add_difference(deltas, unit, new, old)
             else:  # moved to another unit (a correction): out of one, into the other
                 if old_unit is not None:
                     add_difference(deltas, old_unit, NOTHING, old)
-                if facts.unit_code is not None:
-                    add_difference(deltas, facts.unit_code, new, NOTHING)
-            self._remember(code, now, facts.unit_code, new)
-            if facts.unit_code:
-                result.units_seen.add(facts.unit_code)
-            result.rows.append(self._row(code, state, facts, now, at_now))
+                if unit is not None:
+                    add_difference(deltas, unit, new, NOTHING)
+            self._remember(code, now, unit, new)
+            if unit:
+                result.units_seen.add(unit)
+            result.rows.append(row)
         result.deltas = self._with_province(deltas)
         return result
 
@@ -131,15 +168,12 @@ class DossierScorer:
         """Drop the memo, e.g. after a step whose writes were rolled back."""
         self._written.clear()
 
-    def _written_contribution(
-        self, code: str, record: DossierRecord
-    ) -> tuple[str | None, Contribution]:
+    def _written_contribution(self, code: str, record: Record) -> tuple[str | None, Contribution]:
         assert record.evaluated_at is not None
         written = self._written.pop((code, record.evaluated_at), None)
         if written is not None:
             return written
-        facts = read_facts(record.state)
-        return facts.unit_code, contributions(facts, record.evaluated_at, self.calendar, self.kinds)
+        return self.rules.contribution(record.state, record.evaluated_at)
 
     def _remember(
         self, code: str, at: datetime, unit_code: str | None, contribution: Contribution
@@ -161,6 +195,29 @@ class DossierScorer:
             cell[0] += numerator
             cell[1] += denominator
         return {key: value for key, value in deltas.items() if value != [0, 0]}
+
+
+class DossierRules:
+    key = "dossier_code"
+
+    def __init__(self, calendar: Calendar, kinds: Iterable[PeriodKind]) -> None:
+        self.calendar = calendar
+        self.kinds = tuple(kinds)
+
+    def apply(self, state: State, payload: dict[str, Any]) -> None:
+        apply_event(state, payload)
+
+    def contribution(self, state: State, at: datetime) -> tuple[str | None, Contribution]:
+        facts = read_facts(state)
+        return facts.unit_code, contributions(facts, at, self.calendar, self.kinds)
+
+    def evaluate(
+        self, code: str, state: State, now: datetime
+    ) -> tuple[str | None, Contribution, DossierRow]:
+        facts = read_facts(state)
+        at_now = outcome_now(facts, now)
+        new = contributions(facts, now, self.calendar, self.kinds, at_now)
+        return facts.unit_code, new, self._row(code, state, facts, now, at_now)
 
     def _row(
         self, code: str, state: State, facts: Facts, now: datetime, outcome: Outcome | None
@@ -190,3 +247,76 @@ class DossierScorer:
             evaluated_at=now,
             next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
         )
+
+
+class FeedbackRules:
+    key = "feedback_id"
+
+    def __init__(
+        self, calendar: Calendar, kinds: Iterable[PeriodKind], workdays: WorkingCalendar
+    ) -> None:
+        self.calendar = calendar
+        self.kinds = tuple(kinds)
+        self.workdays = workdays
+
+    def apply(self, state: State, payload: dict[str, Any]) -> None:
+        apply_event(state, payload, FEEDBACK_FIELDS)
+
+    def contribution(self, state: State, at: datetime) -> tuple[str | None, Contribution]:
+        facts = read_feedback(state)
+        return facts.unit_code, feedback_contributions(
+            facts, at, self.calendar, self.kinds, self.workdays
+        )
+
+    def evaluate(
+        self, code: str, state: State, now: datetime
+    ) -> tuple[str | None, Contribution, FeedbackRow]:
+        facts = read_feedback(state)
+        new = feedback_contributions(facts, now, self.calendar, self.kinds, self.workdays)
+        received = facts.received_at
+        late = (
+            received is not None
+            and received <= now
+            and evaluate_feedback(facts, now, self.workdays).late
+        )
+        row = FeedbackRow(
+            feedback_id=code,
+            unit_code=facts.unit_code,
+            status=facts.marks[-1].status if facts.marks else None,
+            received_at=received,
+            late=late,
+            state=state,
+            evaluated_at=now,
+            next_transition_at=feedback_transition(
+                facts, now, self.calendar, self.kinds, self.workdays
+            ),
+        )
+        return facts.unit_code, new, row
+
+
+class DossierScorer(Scorer[DossierRow]):
+    """Dossiers, bound to a calendar, the tracked period kinds and the province."""
+
+    def __init__(self, calendar: Calendar, kinds: Iterable[PeriodKind], province_code: str) -> None:
+        self.calendar = calendar
+        self.kinds = tuple(kinds)
+        super().__init__(DossierRules(calendar, self.kinds), province_code)
+
+
+def merge_deltas(*parts: CountDeltas) -> CountDeltas:
+    merged: CountDeltas = {}
+    for part in parts:
+        for key, (numerator, denominator) in part.items():
+            cell = merged.setdefault(key, [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
+    return {key: value for key, value in merged.items() if value != [0, 0]}
+
+
+def feedback_scorer(
+    calendar: Calendar,
+    kinds: Iterable[PeriodKind],
+    workdays: WorkingCalendar,
+    province_code: str,
+) -> Scorer[FeedbackRow]:
+    return Scorer(FeedbackRules(calendar, kinds, workdays), province_code)

@@ -8,7 +8,7 @@ import contextlib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.scoring.batch import DossierScorer
+from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, feedback_scorer
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
 from shared.clock import Clock, SystemClock
@@ -16,6 +16,7 @@ from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
+from shared.workdays import WorkingCalendar
 
 log = structlog.get_logger()
 
@@ -26,9 +27,26 @@ def build_scorer(settings: ScoringSettings) -> DossierScorer:
     )
 
 
+def build_feedback_scorer(settings: ScoringSettings) -> Scorer[FeedbackRow]:
+    return feedback_scorer(
+        Calendar(settings.timezone),
+        settings.scoring_period_kinds,
+        WorkingCalendar(
+            settings.timezone,
+            extra_days_off=settings.extra_days_off,
+            extra_working_days=settings.extra_working_days,
+        ),
+        settings.province_code,
+    )
+
+
 def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
     return ScoringService(
-        build_scorer(settings), clock, settings.scoring_batch_size, settings.province_name
+        build_scorer(settings),
+        build_feedback_scorer(settings),
+        clock,
+        settings.scoring_batch_size,
+        settings.province_name,
     )
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.batch import DossierRecord, DossierRow
+from services.scoring.batch import DossierRow, FeedbackRow, Record
 from shared.db import driver_connection
-from shared.models import Dossier, Event, PeriodVersion, ScoringPosition, Unit
+from shared.models import Dossier, Event, Feedback, PeriodVersion, ScoringPosition, Unit
 from shared.rules.contributions import CountDeltas
 
 POSITION = "events"
@@ -61,29 +61,46 @@ async def fetch_events(session: AsyncSession, after_seq: int, limit: int) -> lis
     return [StoredEvent(seq, kind, orjson.loads(payload)) for seq, kind, payload in rows]
 
 
-async def fetch_due(session: AsyncSession, now: datetime) -> list[str]:
-    """Every dossier whose contribution may have changed by `now` with no event.
+async def fetch_due(session: AsyncSession, now: datetime) -> tuple[list[str], list[str]]:
+    """Every dossier and feedback whose contribution may have changed by `now` with no event.
 
-    All of them, not a batch: the counts are evaluated at one instant, so a dossier left for
+    All of them, not a batch: the counts are evaluated at one instant, so a subject left for
     later would make them inconsistent (a new week starts for every dossier in progress at once).
     """
-    result = await session.scalars(
+    dossiers = await session.scalars(
         select(Dossier.dossier_code).where(Dossier.next_transition_at <= now)
     )
-    return list(result)
+    feedback = await session.scalars(
+        select(Feedback.feedback_id).where(Feedback.next_transition_at <= now)
+    )
+    return list(dossiers), list(feedback)
 
 
-async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, DossierRecord]:
-    codes = list(codes)
-    if not codes:
-        return {}
-    connection = await driver_connection(session)
-    rows = await connection.fetch(
+async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, Record]:
+    return await _load(
+        session,
         "SELECT dossier_code, state::text, evaluated_at FROM dossiers"
         " WHERE dossier_code = ANY($1::text[])",
         codes,
     )
-    return {code: DossierRecord(orjson.loads(state), at) for code, state, at in rows}
+
+
+async def load_feedback(session: AsyncSession, ids: Iterable[str]) -> dict[str, Record]:
+    return await _load(
+        session,
+        "SELECT feedback_id, state::text, evaluated_at FROM feedback"
+        " WHERE feedback_id = ANY($1::text[])",
+        ids,
+    )
+
+
+async def _load(session: AsyncSession, query: str, keys: Iterable[str]) -> dict[str, Record]:
+    keys = list(keys)
+    if not keys:
+        return {}
+    connection = await driver_connection(session)
+    rows = await connection.fetch(query, keys)
+    return {key: Record(orjson.loads(state), at) for key, state, at in rows}
 
 
 _SAVE_DOSSIERS = """
@@ -142,6 +159,44 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[DossierRow]) -> No
         [r.overdue_reason for r in rows],
         [r.effective_due_at for r in rows],
         [r.clock_stopped_at for r in rows],
+        [orjson.dumps(r.state).decode() for r in rows],
+        [r.evaluated_at for r in rows],
+        [r.next_transition_at for r in rows],
+    )
+
+
+_SAVE_FEEDBACK = """
+INSERT INTO feedback (
+    feedback_id, unit_code, status, received_at, late, state, evaluated_at, next_transition_at
+)
+SELECT f.id, f.unit, f.status, f.received_at, f.late, f.state::jsonb, f.evaluated_at, f.next_at
+FROM unnest(
+    $1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[], $6::text[],
+    $7::timestamptz[], $8::timestamptz[]
+) AS f(id, unit, status, received_at, late, state, evaluated_at, next_at)
+ON CONFLICT (feedback_id) DO UPDATE SET
+    unit_code = excluded.unit_code,
+    status = excluded.status,
+    received_at = excluded.received_at,
+    late = excluded.late,
+    state = excluded.state,
+    evaluated_at = excluded.evaluated_at,
+    next_transition_at = excluded.next_transition_at
+"""
+
+
+async def save_feedback(session: AsyncSession, rows: Sequence[FeedbackRow]) -> None:
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda row: row.feedback_id)
+    connection = await driver_connection(session)
+    await connection.execute(
+        _SAVE_FEEDBACK,
+        [r.feedback_id for r in rows],
+        [r.unit_code for r in rows],
+        [r.status for r in rows],
+        [r.received_at for r in rows],
+        [r.late for r in rows],
         [orjson.dumps(r.state).decode() for r in rows],
         [r.evaluated_at for r in rows],
         [r.next_transition_at for r in rows],

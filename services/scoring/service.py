@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
-from services.scoring.batch import DossierScorer
+from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_deltas
 from shared.clock import Clock
 
 log = structlog.get_logger()
@@ -29,9 +29,15 @@ class StepReport:
 
 class ScoringService:
     def __init__(
-        self, scorer: DossierScorer, clock: Clock, batch_size: int, province_name: str
+        self,
+        scorer: DossierScorer,
+        feedback: Scorer[FeedbackRow],
+        clock: Clock,
+        batch_size: int,
+        province_name: str,
     ) -> None:
         self.scorer = scorer
+        self.feedback = feedback
         self.clock = clock
         self.batch_size = batch_size
         self.province_name = province_name
@@ -41,8 +47,9 @@ class ScoringService:
         try:
             return await self._step(session)
         except BaseException:
-            # The transaction will not commit: what the scorer remembers of it is void.
+            # The transaction will not commit: what the scorers remember of it is void.
             self.scorer.forget()
+            self.feedback.forget()
             raise
 
     async def _step(self, session: AsyncSession) -> StepReport:
@@ -53,23 +60,29 @@ class ScoringService:
         # in time, and (dossier, evaluated_at) names one written state.
         now = max(self.clock.now(), position.as_of + timedelta(microseconds=1))
         rows = await repository.fetch_events(session, position.last_seq, self.batch_size)
-        due = await repository.fetch_due(session, now)
-        if not rows and not due:
+        due_dossiers, due_feedback = await repository.fetch_due(session, now)
+        if not rows and not due_dossiers and not due_feedback:
             return StepReport(0, 0, 0)
 
-        dossier_events: list[dict[str, Any]] = []
-        unit_events: list[dict[str, Any]] = []
+        by_kind: dict[str, list[dict[str, Any]]] = {"unit": [], "feedback": [], "dossier": []}
         for row in rows:
-            (unit_events if row.kind == "unit" else dossier_events).append(row.payload)
-        codes = {payload["dossier_code"] for payload in dossier_events} | set(due)
-        records = await repository.load_dossiers(session, codes)
-        result = self.scorer.step(records, dossier_events, due, now)
+            by_kind[row.kind if row.kind in by_kind else "dossier"].append(row.payload)
+        dossiers = await repository.load_dossiers(
+            session, {p["dossier_code"] for p in by_kind["dossier"]} | set(due_dossiers)
+        )
+        feedback = await repository.load_feedback(
+            session, {p["feedback_id"] for p in by_kind["feedback"]} | set(due_feedback)
+        )
+        dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
+        feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)
 
-        await repository.apply_unit_events(session, unit_events)
-        await repository.ensure_units(session, result.units_seen)
-        await repository.save_dossiers(session, result.rows)
-        await repository.add_counts(session, result.deltas)
-        periods = result.periods
+        await repository.apply_unit_events(session, by_kind["unit"])
+        await repository.ensure_units(session, dossier_step.units_seen | feedback_step.units_seen)
+        await repository.save_dossiers(session, dossier_step.rows)
+        await repository.save_feedback(session, feedback_step.rows)
+        deltas = merge_deltas(dossier_step.deltas, feedback_step.deltas)
+        await repository.add_counts(session, deltas)
+        periods = {period for _, period, _ in deltas}
         closed = {key for key in periods if self.scorer.calendar.parse(key).end <= now}
         await repository.bump_periods(session, periods, closed, now)
         if rows:
@@ -78,4 +91,8 @@ class ScoringService:
         position.as_of = now
         position.updated_at = self.clock.now()
         await session.flush()
-        return StepReport(len(rows), len(due), len(result.rows))
+        return StepReport(
+            len(rows),
+            len(due_dossiers) + len(due_feedback),
+            len(dossier_step.rows) + len(feedback_step.rows),
+        )

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
-from services.scoring.batch import DossierScorer
-from services.scoring.main import build_scorer
+from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_deltas
+from services.scoring.main import build_feedback_scorer, build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine
 from shared.models import Event, IndicatorCount
@@ -32,21 +33,26 @@ class Difference:
 
 
 async def rebuilt_counts(
-    session: AsyncSession, scorer: DossierScorer
+    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow]
 ) -> dict[CountKey, tuple[int, int]]:
     position = await repository.read_position(session)
     if position is None:
         return {}
     result = await session.stream(
-        select(Event.payload)
+        select(Event.kind, Event.payload)
         .where(Event.kind != "unit")
         .where(Event.seq <= position.last_seq)
         .order_by(Event.seq)
         .execution_options(yield_per=FETCH_SIZE)
     )
-    payloads = [payload async for payload in result.scalars()]
-    step = scorer.step({}, payloads, [], position.as_of)
-    return {key: (n, d) for key, (n, d) in step.deltas.items() if (n, d) != (0, 0)}
+    by_kind: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    async for kind, payload in result:
+        by_kind[kind == "feedback"].append(payload)
+    deltas = merge_deltas(
+        dossiers.step({}, by_kind[False], [], position.as_of).deltas,
+        feedback.step({}, by_kind[True], [], position.as_of).deltas,
+    )
+    return {key: (n, d) for key, (n, d) in deltas.items()}
 
 
 async def stored_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
@@ -62,8 +68,10 @@ async def stored_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]
     return {(u, p, i): (n, d) for u, p, i, n, d in result if (n, d) != (0, 0)}
 
 
-async def differences(session: AsyncSession, scorer: DossierScorer) -> list[Difference]:
-    rebuilt = await rebuilt_counts(session, scorer)
+async def differences(
+    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow]
+) -> list[Difference]:
+    rebuilt = await rebuilt_counts(session, dossiers, feedback)
     stored = await stored_counts(session)
     return [
         Difference(key, stored.get(key, (0, 0)), rebuilt.get(key, (0, 0)))
@@ -78,7 +86,9 @@ async def verify(settings: ScoringSettings) -> list[Difference]:
         async with engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="REPEATABLE READ")
             async with AsyncSession(bind=connection) as session, session.begin():
-                return await differences(session, build_scorer(settings))
+                return await differences(
+                    session, build_scorer(settings), build_feedback_scorer(settings)
+                )
     finally:
         await engine.dispose()
 

@@ -44,11 +44,14 @@ def empty_state() -> State:
     return {"f": {}, "m": {}}
 
 
-def apply_event(state: State, payload: dict[str, Any]) -> None:
-    """Join one stored dossier or rating event into `state`, in place."""
+def apply_event(
+    state: State, payload: dict[str, Any], fields: tuple[str, ...] = REGISTER_FIELDS
+) -> None:
+    """Join one stored event into `state`, in place: its `fields` as registers, its status as a
+    step."""
     stamp = f"{payload['occurred_at']}|{payload['event_id']}"
     registers: dict[str, list[Any]] = state["f"]
-    for name in REGISTER_FIELDS:
+    for name in fields:
         value = payload.get(name)
         if value is None:
             continue

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from services.scoring.batch import DossierRecord, DossierScorer
+from services.scoring.batch import Record, DossierScorer
 from shared.events import Refusal, normalized_payload, parse_record
 from shared.periods import ALL_KINDS, Calendar
 from shared.rules.contributions import CountKey
@@ -42,7 +42,7 @@ class InMemoryScoring:
 
     def __init__(self) -> None:
         self.scorer = scorer()
-        self.records: dict[str, DossierRecord] = {}
+        self.records: dict[str, Record] = {}
         self.next_transition: dict[str, datetime | None] = {}
         self.counts: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
         self.as_of: datetime | None = None
@@ -52,7 +52,7 @@ class InMemoryScoring:
         due = sorted(c for c, t in self.next_transition.items() if t is not None and t <= now)
         result = self.scorer.step(self.records, payloads, due, now)
         for row in result.rows:
-            self.records[row.dossier_code] = DossierRecord(row.state, row.evaluated_at)
+            self.records[row.dossier_code] = Record(row.state, row.evaluated_at)
             self.next_transition[row.dossier_code] = row.next_transition_at
         for key, (numerator, denominator) in result.deltas.items():
             self.counts[key][0] += numerator
