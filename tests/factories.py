@@ -71,3 +71,19 @@ def unit_event(code: str, name: str, level: str, at: datetime, **fields: Any) ->
 
 def encode(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
+
+
+def feedback_event(
+    feedback_id: str, status: str, at: datetime, *, unit_code: str = "SO-TP", **fields: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": f"fb-{next(_ids)}",
+        "schema_version": 1,
+        "source": "test",
+        "occurred_at": at.isoformat(),
+        "type": "FEEDBACK",
+        "feedback_id": feedback_id,
+        "unit_code": unit_code,
+        "status": status,
+        **fields,
+    }
