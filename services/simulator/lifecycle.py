@@ -20,7 +20,7 @@ DAY = timedelta(days=1)
 @dataclass(frozen=True, slots=True)
 class Emission:
     at: datetime
-    topic: str  # "dossier" or "catalog"
+    topic: str  # "dossier", "catalog" or "feedback"
     key: str
     event: dict[str, Any]
 
@@ -146,6 +146,43 @@ class DossierFactory:
             )
             emit(returned + rng.uniform(0.1, 72) * HOUR, None, rating=rating)
         return [Emission(at, "dossier", code, e) for at, e in events]
+
+
+def feedback(
+    rng: random.Random, unit: SimUnit, serial: int, received_at: datetime
+) -> list[Emission]:
+    """One citizen's feedback (PAKN) to `unit`, from receipt to publication or refusal."""
+    code = f"PAKN-{PROVINCE_CODE}-{serial:06d}"
+    on_time = unit.profile.on_time
+    emissions: list[Emission] = []
+
+    def emit(at: datetime, status: str, **fields: Any) -> None:
+        event = {
+            "event_id": f"sim-{code}-{len(emissions) + 1}",
+            "schema_version": 1,
+            "source": SOURCE,
+            "occurred_at": _iso(at),
+            "type": "FEEDBACK",
+            "feedback_id": code,
+            "unit_code": unit.code,
+            "status": status,
+            **fields,
+        }
+        emissions.append(Emission(at, "feedback", code, event))
+
+    category = "REGULATION" if rng.random() < 0.65 else "STAFF_CONDUCT"
+    emit(received_at, "RECEIVED", category=category)
+    if rng.random() < 0.1:
+        emit(received_at + rng.uniform(2, 40) * HOUR, "REJECTED")
+        return emissions
+    emit(received_at + rng.uniform(1, 24) * HOUR, "IN_PROGRESS")
+    days = rng.uniform(2, 19) if rng.random() < on_time else rng.uniform(22, 30)
+    answered = received_at + days * DAY
+    emit(answered, "ANSWERED")
+    published = answered + rng.uniform(0.2, 2.5) * DAY
+    rating = "UNSATISFIED" if rng.random() < unit.profile.unsatisfied * 5 else "SATISFIED"
+    emit(published, "PUBLISHED", rating=rating, raised_again=rng.random() < 0.02)
+    return emissions
 
 
 def working_instants(

@@ -19,6 +19,7 @@ from services.simulator.lifecycle import (
     DossierFactory,
     Emission,
     catalog_emissions,
+    feedback,
     working_instants,
 )
 from services.simulator.province import PROVINCE_NAME, build_province
@@ -40,6 +41,7 @@ class Simulator:
         # (time, serial, emission): the serial keeps the heap from comparing events.
         self.pending: list[tuple[datetime, int, Emission]] = []
         self.serial = 0
+        self.feedback_serial = 0
 
     def catalog(self, at: datetime) -> list[Emission]:
         return catalog_emissions(self.units, at, PROVINCE_NAME)
@@ -50,9 +52,18 @@ class Simulator:
             expected = unit.profile.dossiers_per_week * self.scale * ((end - start) / WEEK)
             count = int(expected) + (self.rng.random() < expected % 1)
             for received_at in working_instants(self.rng, start, end, count):
-                for emission in self.factory.dossier(unit, received_at):
-                    self.serial += 1
-                    heapq.heappush(self.pending, (emission.at, self.serial, emission))
+                self._queue(self.factory.dossier(unit, received_at))
+            # About one citizen's feedback for every hundred dossiers.
+            expected /= 100
+            count = int(expected) + (self.rng.random() < expected % 1)
+            for received_at in working_instants(self.rng, start, end, count):
+                self.feedback_serial += 1
+                self._queue(feedback(self.rng, unit, self.feedback_serial, received_at))
+
+    def _queue(self, emissions: list[Emission]) -> None:
+        for emission in emissions:
+            self.serial += 1
+            heapq.heappush(self.pending, (emission.at, self.serial, emission))
 
     def due(self, now: datetime) -> list[Emission]:
         """Queued events that have happened by `now`, oldest first."""
@@ -91,7 +102,11 @@ async def send(
 
 
 async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
-    topics = {"dossier": args.dossier_topic, "catalog": args.catalog_topic}
+    topics = {
+        "dossier": args.dossier_topic,
+        "catalog": args.catalog_topic,
+        "feedback": args.feedback_topic,
+    }
     await ensure_topics(args.bootstrap_servers, topics.values())
     producer = AIOKafkaProducer(
         bootstrap_servers=args.bootstrap_servers, linger_ms=20, max_batch_size=256 * 1024
@@ -127,6 +142,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--dossier-topic", default="dossier.events")
     parser.add_argument("--catalog-topic", default="catalog.events")
+    parser.add_argument("--feedback-topic", default="feedback.events")
     parser.add_argument("--backfill-weeks", type=float, default=3)
     parser.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = real)")
     parser.add_argument("--live-speed", type=float, default=20, help="live arrival multiplier")

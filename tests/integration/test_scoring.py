@@ -16,6 +16,7 @@ from tests.integration.store import count, step_until_idle, store
 # Wednesday 18/11/2026 09:00 in Hà Nội.
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 async def test_an_in_progress_dossier_turns_overdue_when_the_clock_passes_its_due_date(
@@ -76,3 +77,26 @@ async def test_verify_reports_a_count_that_does_not_match_the_events(db_url: str
     assert [(d.key, d.incremental, d.rebuilt) for d in differences] == [
         (("SO-TP", "2026-11", "1.4"), (0, 1), (1, 1))
     ]
+
+
+async def test_feedback_is_scored_pooled_and_verified(db_url: str) -> None:
+    from tests.factories import feedback_event
+
+    clock = ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+    start = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    await store(
+        db_url,
+        [
+            feedback_event("F1", "RECEIVED", start, category="REGULATION"),
+            feedback_event("F1", "ANSWERED", start + 3 * DAY),
+            feedback_event("F1", "PUBLISHED", start + 4 * DAY, rating="SATISFIED"),
+            # F2 is never answered: 15 working days pass, it becomes late with no event.
+            feedback_event("F2", "RECEIVED", start, unit_code="SO-NV"),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-TP", "2026-11", "5.2") == (1, 1)
+    assert await count(db_url, "SO-NV", "2026-11", "5.2") == (0, 1)
+    assert await count(db_url, PROVINCE, "2026-11", "5.3") == (1, 2)
+    assert await count(db_url, PROVINCE, "2026-11", "5.1") == (1, 2)
+    assert await verify(ScoringSettings(database_url=db_url, province_code=PROVINCE)) == []
