@@ -75,6 +75,14 @@ def _code(document: dict[str, Any], field: str, table: dict[int, str]) -> str:
         raise NationalSyncError(f"{field}: {value!r} is not one of {sorted(table)}") from None
 
 
+def _amount(fee: Any) -> float:
+    value = fee.get("Gia") if isinstance(fee, dict) else None
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        raise NationalSyncError(f"DanhSachLePhi.Gia: {value!r} is not an amount") from None
+
+
 def _truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
@@ -96,9 +104,7 @@ def _fields(document: dict[str, Any]) -> dict[str, Any]:
         fields["channel"] = _code(document, "KenhThucHien", CHANNELS)
     fees = document.get("DanhSachLePhi")
     if isinstance(fees, list):
-        fields["fee_required"] = any(
-            isinstance(fee, dict) and float(fee.get("Gia") or 0) > 0 for fee in fees
-        )
+        fields["fee_required"] = any(_amount(fee) > 0 for fee in fees)
     if document.get("DuocThanhToanTrucTuyen") is not None:
         fields["paid_online"] = str(document["DuocThanhToanTrucTuyen"]) in {"1", "2"}
     if "DanhSachGiayToKetQua" in document:

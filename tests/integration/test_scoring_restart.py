@@ -24,7 +24,7 @@ def simulated_week(scale: float) -> list[bytes]:
     simulator = Simulator(seed=7, scale=scale, malformed_rate=0)
     now = datetime.now(UTC)
     simulator.receive(now - timedelta(weeks=1), now)
-    return [orjson.dumps(e.event) for e in simulator.due(now)]
+    return [orjson.dumps(e.event) for e in simulator.due(now) if e.topic == "dossier"]
 
 
 async def position(db_url: str) -> int:
