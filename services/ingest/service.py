@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
@@ -87,9 +88,7 @@ class IngestService:
         for record in fresh:
             key = (record.topic, record.partition)
             report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
-            parsed = parse_events(
-                record.value, topic=self.topics.get(record.topic, "dossier"), now=now
-            )
+            parsed = self._parse(record, now)
             if isinstance(parsed, Refusal):
                 counts[record.topic]["offered"] += 1
                 report.dead_letters.append(_dead_letter(record, parsed.reason, parsed.event_id))
@@ -145,6 +144,20 @@ class IngestService:
         report.stored = len(inserted)
         report.duplicates = len(batch_duplicates)
         return report
+
+    def _parse(self, record: Record, now: datetime) -> list[AnyEvent] | Refusal:
+        try:
+            return parse_events(
+                record.value, topic=self.topics.get(record.topic, "dossier"), now=now
+            )
+        except Exception as error:
+            # A parser bug must not block the partition: the record is kept, with the reason.
+            log.exception("ingest.unreadable_record", topic=record.topic, offset=record.offset)
+            return _unreadable(error)
+
+
+def _unreadable(error: Exception) -> Refusal:
+    return Refusal(f"could not be read ({type(error).__name__}: {error})")
 
 
 def _row(record: Record, event: AnyEvent) -> dict[str, Any]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
-
-import json
 
 import orjson
 from hypothesis import given, settings
