@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -43,15 +41,6 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 5) -> Asy
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def engine_scope(url: str, *, application_name: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url, application_name=application_name)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 def is_transient(error: BaseException) -> bool:

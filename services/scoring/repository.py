@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.batch import DossierRow, FeedbackRow, Record
 from shared.db import driver_connection
-from shared.models import Dossier, Event, Feedback, PeriodVersion, ScoringPosition, Unit
+from shared.models import Dossier, Feedback, PeriodVersion, ScoringPosition, Unit
 from shared.rules.contributions import CountDeltas
 
 POSITION = "events"
@@ -299,7 +299,3 @@ async def apply_unit_events(session: AsyncSession, payloads: Sequence[dict[str, 
         ),
         [latest[code] for code in sorted(latest)],
     )
-
-
-async def count_events(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
