@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
-from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
+from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, PeriodState, UnitRecord
 from services.api.service import Ranked, ScoreBoard, Standing, counted_in
 from shared.clock import Clock
 from shared.methodology import Methodology
@@ -109,12 +109,26 @@ def _change(current: Ranked, before: Ranked | None, previous: Standing) -> schem
     )
 
 
+async def _period_states(
+    session: AsyncSession, calendar: Calendar, period: Period
+) -> tuple[PeriodState, PeriodState]:
+    """The versions of a period and of the one before: all a conditional poll needs to read."""
+    return (
+        await repository.period_state(session, period.key),
+        await repository.period_state(session, calendar.preceding(period).key),
+    )
+
+
 async def _standings(
-    session: AsyncSession, board: ScoreBoard, calendar: Calendar, period: Period
+    session: AsyncSession,
+    board: ScoreBoard,
+    calendar: Calendar,
+    period: Period,
+    states: tuple[PeriodState, PeriodState],
 ) -> tuple[Standing, Standing]:
     return (
-        await board.standing(session, period),
-        await board.standing(session, calendar.preceding(period)),
+        await board.standing(session, period, states[0]),
+        await board.standing(session, calendar.preceding(period), states[1]),
     )
 
 
@@ -163,11 +177,11 @@ async def rankings(
     period: PeriodParam = "month",
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
-    current, previous = await _standings(session, board, calendar, _period(calendar, clock, period))
-    if early := _not_modified(
-        request, response, board.etag(current.state, previous.state, current.period.key, level)
-    ):
+    resolved = _period(calendar, clock, period)
+    states = await _period_states(session, calendar, resolved)
+    if early := _not_modified(request, response, board.etag(*states, resolved.key, level)):
         return early
+    current, previous = await _standings(session, board, calendar, resolved, states)
     units = await repository.units(session, level.upper())
     before = {r.unit.code: r for r in board.rank(previous.scores, units)}
     return schemas.Rankings(
@@ -213,11 +227,10 @@ async def unit_detail(
     """A unit's (or the province's) total, groups and every indicator with its counts."""
     resolved = _period(calendar, clock, period)
     unit = await _known_unit(session, code)
-    current, previous = await _standings(session, board, calendar, resolved)
-    if early := _not_modified(
-        request, response, board.etag(current.state, previous.state, resolved.key, code)
-    ):
+    states = await _period_states(session, calendar, resolved)
+    if early := _not_modified(request, response, board.etag(*states, resolved.key, code)):
         return early
+    current, previous = await _standings(session, board, calendar, resolved, states)
     # Ranked among the units of its level; the province is alone at its level.
     peers = await repository.units(session, unit.level) if unit.level else [unit]
     now = next(r for r in board.rank(current.scores, peers) if r.unit.code == code)

@@ -53,8 +53,7 @@ class ScoreBoard:
         )
         return f'W/"{tag}"'
 
-    async def standing(self, session: AsyncSession, period: Period) -> Standing:
-        state = await repository.period_state(session, period.key)
+    async def standing(self, session: AsyncSession, period: Period, state: PeriodState) -> Standing:
         return Standing(period, state, await self.scores(session, period.key, state.version))
 
     async def scores(
