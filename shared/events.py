@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
+    Field,
     StringConstraints,
     Tag,
     TypeAdapter,
@@ -174,6 +175,40 @@ class UnitEvent(_EventBase):
     e_certified_copy: bool | None = None
 
 
+class OnlineService(StrEnum):
+    FULL = "FULL"
+    PARTIAL = "PARTIAL"
+    NONE = "NONE"
+
+
+class ProcedureEvent(_EventBase):
+    """An administrative procedure (TTHC) of the catalogue (`catalog.events`)."""
+
+    type: Literal["PROCEDURE"]
+    procedure_code: Code
+    name: Name
+    levels: tuple[UnitLevel, ...] = Field(min_length=1)
+    # The departments it is under; commune-level procedures are under every commune.
+    unit_codes: tuple[Code, ...] = ()
+    online_service: OnlineService
+    full_online_eligible: bool | None = None
+    paper_result_required: bool | None = None
+    has_fee: bool | None = None
+    max_processing_days: int | None = Field(default=None, ge=0, le=365)
+    for_individuals: bool | None = None
+
+
+class PublicationEvent(_EventBase):
+    """A publishing decision (QĐCB) of a procedure (`catalog.events`)."""
+
+    type: Literal["PUBLICATION"]
+    procedure_code: Code
+    decision_date: date
+    legal_effective_date: date
+    published_at: date | None = None
+    components_complete: bool | None = None
+
+
 class FeedbackEvent(_EventBase):
     """A step of a citizen's feedback (PAKN) handled by a unit (`feedback.events`)."""
 
@@ -197,12 +232,18 @@ DossierEvent = Annotated[
     Annotated[DossierStatusEvent, Tag("DOSSIER_STATUS")] | Annotated[RatingEvent, Tag("RATING")],
     Discriminator(_dossier_event_type),
 ]
-AnyEvent = DossierStatusEvent | RatingEvent | UnitEvent | FeedbackEvent
+AnyEvent = (
+    DossierStatusEvent | RatingEvent | UnitEvent | ProcedureEvent | PublicationEvent | FeedbackEvent
+)
+CATALOGUE_KINDS = ("unit", "procedure", "publication")
 # Which contract a topic carries.
 TopicKind = Literal["dossier", "catalog", "feedback"]
 
 _DOSSIER_ADAPTER: TypeAdapter[DossierStatusEvent | RatingEvent] = TypeAdapter(DossierEvent)
-_CATALOG_ADAPTER: TypeAdapter[UnitEvent] = TypeAdapter(UnitEvent)
+CatalogEvent = Annotated[UnitEvent | ProcedureEvent | PublicationEvent, Field(discriminator="type")]
+_CATALOG_ADAPTER: TypeAdapter[UnitEvent | ProcedureEvent | PublicationEvent] = TypeAdapter(
+    CatalogEvent
+)
 _FEEDBACK_ADAPTER: TypeAdapter[FeedbackEvent] = TypeAdapter(FeedbackEvent)
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "dossier": _DOSSIER_ADAPTER,
@@ -214,6 +255,8 @@ EVENT_KIND = {
     DossierStatusEvent: "dossier_status",
     RatingEvent: "rating",
     UnitEvent: "unit",
+    ProcedureEvent: "procedure",
+    PublicationEvent: "publication",
     FeedbackEvent: "feedback",
 }
 
@@ -310,6 +353,8 @@ def event_kind(event: AnyEvent) -> str:
 def event_subject(event: AnyEvent) -> str:
     if isinstance(event, UnitEvent):
         return event.unit_code
+    if isinstance(event, ProcedureEvent | PublicationEvent):
+        return event.procedure_code
     if isinstance(event, FeedbackEvent):
         return event.feedback_id
     return event.dossier_code
@@ -326,6 +371,10 @@ def normalized_payload(event: AnyEvent) -> dict[str, Any]:
     for name, value in payload.items():
         if isinstance(value, datetime):
             payload[name] = format_instant(value)
+        elif isinstance(value, date):
+            payload[name] = value.isoformat()
+        elif isinstance(value, tuple):
+            payload[name] = [v.value if isinstance(v, StrEnum) else v for v in value]
         elif isinstance(value, StrEnum):
             payload[name] = value.value
     return payload
@@ -342,7 +391,6 @@ def contract_json_schema() -> dict[str, Any]:
     defs = {**dossier.pop("$defs", {}), **catalog.pop("$defs", {})}
     feedback = _FEEDBACK_ADAPTER.json_schema()
     defs |= feedback.pop("$defs", {})
-    defs["UnitEvent"] = catalog
     defs["FeedbackEvent"] = feedback
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -350,7 +398,7 @@ def contract_json_schema() -> dict[str, Any]:
         "title": "Chỉ số 766 event contract, schema_version 1",
         "oneOf": [
             *dossier["oneOf"],
-            {"$ref": "#/$defs/UnitEvent"},
+            *catalog["oneOf"],
             {"$ref": "#/$defs/FeedbackEvent"},
         ],
         "$defs": defs,

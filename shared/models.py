@@ -6,12 +6,13 @@ writes the rest. The api reads.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Identity,
     Index,
@@ -114,10 +115,44 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str | None] = mapped_column(String(16))
     parent_code: Mapped[str | None] = mapped_column(String(64))
+    # Communes: offers electronic certified copies from originals (4.6).
+    e_certified_copy: Mapped[bool | None] = mapped_column(Boolean)
     # (occurred_at, event_id) of the catalogue event that last set it: last writer wins.
     stamp: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_units_level", "level"),)
+
+
+class Procedure(Base):
+    """An administrative procedure (TTHC) of the catalogue."""
+
+    __tablename__ = "procedures"
+
+    procedure_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    levels: Mapped[list[str]] = mapped_column(JSONB)
+    unit_codes: Mapped[list[str]] = mapped_column(JSONB)
+    online_service: Mapped[str] = mapped_column(String(16))
+    paper_result_required: Mapped[bool | None] = mapped_column(Boolean)
+    has_fee: Mapped[bool | None] = mapped_column(Boolean)
+    max_processing_days: Mapped[int | None] = mapped_column(Integer)
+    for_individuals: Mapped[bool | None] = mapped_column(Boolean)
+    stamp: Mapped[str] = mapped_column(Text)
+
+
+class Publication(Base):
+    """A publishing decision (QĐCB) of a procedure, and when it was made public."""
+
+    __tablename__ = "publications"
+
+    procedure_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    legal_effective_date: Mapped[date] = mapped_column(Date)
+    published_at: Mapped[date | None] = mapped_column(Date)
+    components_complete: Mapped[bool | None] = mapped_column(Boolean)
+    stamp: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_publications_decision_date", "decision_date"),)
 
 
 class Dossier(Base):
@@ -188,9 +223,14 @@ class IndicatorCount(Base):
 
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    indicator_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # An indicator's id ("2.1"), or a procedure's activity cell ("3.2@1.001234").
+    indicator_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     numerator: Mapped[int] = mapped_column(BigInteger, default=0)
     denominator: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The `period_versions` row versioning the catalogue (units, procedures, publications).
+CATALOGUE_VERSION = "catalogue"
 
 
 class PeriodVersion(Base):

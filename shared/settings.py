@@ -11,7 +11,7 @@ from datetime import date
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.workdays import MAKE_UP_WORKING_DAYS
+from shared.workdays import MAKE_UP_WORKING_DAYS, WorkingCalendar
 
 
 class CommonSettings(BaseSettings):
@@ -35,3 +35,10 @@ class CommonSettings(BaseSettings):
     extra_working_days: tuple[date, ...] = MAKE_UP_WORKING_DAYS
     log_level: str = "INFO"
     log_json: bool = True
+
+    def working_calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(
+            self.timezone,
+            extra_days_off=self.extra_days_off,
+            extra_working_days=self.extra_working_days,
+        )

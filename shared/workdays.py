@@ -36,15 +36,21 @@ class WorkingCalendar:
             return False
         return day not in _vietnam(day.year)
 
+    def shift(self, day: date, working_days: int) -> date:
+        """The `working_days`-th working day after `day` (before it, if negative); `day`
+        itself does not count."""
+        step = timedelta(days=1 if working_days >= 0 else -1)
+        remaining = abs(working_days)
+        while remaining > 0:
+            day += step
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
     def deadline(self, start: datetime, working_days: int) -> datetime:
         """The end of the `working_days`-th working day after the day of `start` (which does
         not count), as an instant: a dossier handled by then is on time."""
-        day = start.astimezone(self.tz).date()
-        remaining = working_days
-        while remaining > 0:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                remaining -= 1
+        day = self.shift(start.astimezone(self.tz).date(), working_days)
         return datetime.combine(day + timedelta(days=1), time.min, self.tz)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:

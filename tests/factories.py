@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -86,4 +86,35 @@ def feedback_event(
         "unit_code": unit_code,
         "status": status,
         **fields,
+    }
+
+
+def procedure_event(code: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    fields.setdefault("levels", ["DEPARTMENT"])
+    fields.setdefault("online_service", "NONE")
+    return {
+        "event_id": f"proc-{next(_ids)}",
+        "schema_version": 1,
+        "source": "test",
+        "occurred_at": at.isoformat(),
+        "type": "PROCEDURE",
+        "procedure_code": code,
+        "name": f"Thủ tục {code}",
+        **fields,
+    }
+
+
+def publication_event(
+    procedure_code: str, at: datetime, decision: date, effective: date, **fields: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": f"pub-{next(_ids)}",
+        "schema_version": 1,
+        "source": "test",
+        "occurred_at": at.isoformat(),
+        "type": "PUBLICATION",
+        "procedure_code": procedure_code,
+        "decision_date": decision.isoformat(),
+        "legal_effective_date": effective.isoformat(),
+        **{k: v.isoformat() if isinstance(v, date) else v for k, v in fields.items()},
     }

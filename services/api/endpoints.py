@@ -10,11 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
-from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, PeriodState, UnitRecord
-from services.api.service import Ranked, ScoreBoard, Standing, counted_in
+from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
+from services.api.service import Ranked, ScoreBoard, Standing, Versions, counted_in
 from shared.clock import Clock
 from shared.methodology import Methodology
 from shared.periods import Calendar, Period, PeriodError
+from shared.rules.catalogue import CATALOGUE_INDICATORS, PROVINCIAL_INDICATORS, Member
 from shared.rules.contributions import ON_TIME, PROCESSING_TIME, SATISFACTION
 
 router = APIRouter()
@@ -109,26 +110,16 @@ def _change(current: Ranked, before: Ranked | None, previous: Standing) -> schem
     )
 
 
-async def _period_states(
-    session: AsyncSession, calendar: Calendar, period: Period
-) -> tuple[PeriodState, PeriodState]:
-    """The versions of a period and of the one before: all a conditional poll needs to read."""
-    return (
-        await repository.period_state(session, period.key),
-        await repository.period_state(session, calendar.preceding(period).key),
-    )
-
-
 async def _standings(
     session: AsyncSession,
     board: ScoreBoard,
     calendar: Calendar,
     period: Period,
-    states: tuple[PeriodState, PeriodState],
+    versions: Versions,
 ) -> tuple[Standing, Standing]:
     return (
-        await board.standing(session, period, states[0]),
-        await board.standing(session, calendar.preceding(period), states[1]),
+        await board.standing(session, period, versions.current, versions),
+        await board.standing(session, calendar.preceding(period), versions.previous, versions),
     )
 
 
@@ -178,10 +169,10 @@ async def rankings(
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
     resolved = _period(calendar, clock, period)
-    states = await _period_states(session, calendar, resolved)
-    if early := _not_modified(request, response, board.etag(*states, resolved.key, level)):
+    versions = await board.versions(session, calendar, resolved, clock.now())
+    if early := _not_modified(request, response, board.etag(versions, resolved.key, level)):
         return early
-    current, previous = await _standings(session, board, calendar, resolved, states)
+    current, previous = await _standings(session, board, calendar, resolved, versions)
     units = await repository.units(session, level.upper())
     before = {r.unit.code: r for r in board.rank(previous.scores, units)}
     return schemas.Rankings(
@@ -227,10 +218,10 @@ async def unit_detail(
     """A unit's (or the province's) total, groups and every indicator with its counts."""
     resolved = _period(calendar, clock, period)
     unit = await _known_unit(session, code)
-    states = await _period_states(session, calendar, resolved)
-    if early := _not_modified(request, response, board.etag(*states, resolved.key, code)):
+    versions = await board.versions(session, calendar, resolved, clock.now())
+    if early := _not_modified(request, response, board.etag(versions, resolved.key, code)):
         return early
-    current, previous = await _standings(session, board, calendar, resolved, states)
+    current, previous = await _standings(session, board, calendar, resolved, versions)
     # Ranked among the units of its level; the province is alone at its level.
     peers = await repository.units(session, unit.level) if unit.level else [unit]
     now = next(r for r in board.rank(current.scores, peers) if r.unit.code == code)
@@ -264,6 +255,11 @@ async def unit_detail(
                 dossiers=(
                     f"/units/{code}/indicators/{i.id}/dossiers?period={resolved.key}"
                     if board.methodology.indicator(i.id).source == "dossier"
+                    else None
+                ),
+                catalogue=(
+                    f"/units/{code}/indicators/{i.id}/catalogue?period={resolved.key}"
+                    if i.id in CATALOGUE_INDICATORS
                     else None
                 ),
             )
@@ -400,6 +396,75 @@ async def indicator_dossiers(
                 numerator=value,
             )
             for dossier, value in members[start : start + page_size]
+        ],
+    )
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/catalogue",
+    response_model=schemas.CatalogueAuditPage,
+    responses=ERRORS,
+)
+async def indicator_catalogue(
+    code: str,
+    indicator_id: str,
+    session: SessionDep,
+    board: BoardDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: PeriodParam = "month",
+    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.CatalogueAuditPage:
+    """The procedures (communes, for 4.6) counted in a catalogue indicator, with the reason each
+    one is or is not in the numerator. The province lists its units' members, unit by unit."""
+    unit = await _known_unit(session, code)
+    if indicator_id not in CATALOGUE_INDICATORS:
+        raise HTTPException(
+            404 if indicator_id not in {i.id for i in board.methodology.indicators} else 422,
+            f"indicator {indicator_id!r} is not counted from the catalogue",
+        )
+    resolved = _period(calendar, clock, period)
+    now = clock.now()
+    versions = await board.versions(session, calendar, resolved, now)
+    rules = await board.catalogue.rules(session, versions.catalogue)
+    activity = (await repository.period_counts(session, resolved.key)).activity
+    province = board.province_code
+    members: list[tuple[str, Member]]
+    if indicator_id in PROVINCIAL_INDICATORS or unit.code != province:
+        members = [
+            (unit.code, member)
+            for member in rules.members(
+                indicator_id, unit.code, activity.get(unit.code, {}), resolved, now, province
+            )
+        ]
+    else:
+        members = [
+            (each.code, member)
+            for each in rules.catalogue.scored_units()
+            for member in rules.unit_members(indicator_id, each, activity.get(each.code, {}))
+        ]
+    if part == "numerator":
+        members = [(owner, member) for owner, member in members if member.counted]
+    start = (page - 1) * page_size
+    return schemas.CatalogueAuditPage(
+        unit=_unit_out(unit),
+        period=_period_out(resolved),
+        indicator=indicator_id,
+        part=part,
+        total=len(members),
+        page=page,
+        page_size=page_size,
+        items=[
+            schemas.CatalogueAuditItem(
+                unit_code=owner,
+                code=member.code,
+                name=member.name,
+                in_numerator=member.counted,
+                reason=member.reason,
+            )
+            for owner, member in members[start : start + page_size]
         ],
     )
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.api.endpoints import router
-from services.api.service import ScoreBoard
+from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
@@ -34,8 +34,11 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
         app.state.sessions = create_sessionmaker(engine)
         methodologies = Methodologies(settings.methodology_version, settings.methodology_dir)
+        catalogue = CatalogueCache(settings.working_calendar())
         app.state.boards = {
-            version: ScoreBoard(methodology, settings.api_score_cache_size)
+            version: ScoreBoard(
+                methodology, settings.api_score_cache_size, catalogue, settings.province_code
+            )
             for version, methodology in methodologies.versions.items()
         }
         app.state.methodologies = methodologies

@@ -17,8 +17,18 @@ from shared.models import (
     IndicatorCount,
     IngestCount,
     PeriodVersion,
+    Procedure,
+    Publication,
     ScoringPosition,
     Unit,
+)
+from shared.rules.catalogue import (
+    ACTIVITY_SEPARATOR,
+    Catalogue,
+    CatalogueProcedure,
+    CataloguePublication,
+    CatalogueUnit,
+    activity_by_unit,
 )
 
 OVERDUE_OUTCOMES = ("OVERDUE", "IN_PROGRESS_OVERDUE")
@@ -48,8 +58,15 @@ async def period_state(session: AsyncSession, period_key: str) -> PeriodState:
     return PeriodState(row.version, row.restated_at) if row else PeriodState(0, None)
 
 
-async def period_counts(session: AsyncSession, period_key: str) -> dict[str, dict[str, Ratio]]:
-    """{unit_code: {indicator_id: Ratio}} for one period: about a hundred units × a dozen rows."""
+@dataclass(frozen=True, slots=True)
+class PeriodCounts:
+    # {unit_code: {indicator_id: Ratio}}: about a hundred units × a dozen indicators.
+    indicators: dict[str, dict[str, Ratio]]
+    # {unit_code: {indicator_id: procedures with activity}}, for the catalogue's indicators.
+    activity: dict[str, dict[str, set[str]]]
+
+
+async def period_counts(session: AsyncSession, period_key: str) -> PeriodCounts:
     result = await session.execute(
         select(
             IndicatorCount.unit_code,
@@ -59,9 +76,51 @@ async def period_counts(session: AsyncSession, period_key: str) -> dict[str, dic
         ).where(IndicatorCount.period_key == period_key)
     )
     counts: defaultdict[str, dict[str, Ratio]] = defaultdict(dict)
+    active: list[tuple[str, str]] = []
     for unit_code, indicator_id, numerator, denominator in result:
-        counts[unit_code][indicator_id] = Ratio(numerator, denominator)
-    return dict(counts)
+        if ACTIVITY_SEPARATOR in indicator_id:
+            if denominator > 0:
+                active.append((unit_code, indicator_id))
+        else:
+            counts[unit_code][indicator_id] = Ratio(numerator, denominator)
+    return PeriodCounts(dict(counts), activity_by_unit(active))
+
+
+async def catalogue(session: AsyncSession) -> Catalogue:
+    """Units, procedures and publications: a few thousand small rows, read per catalogue version."""
+    units = [
+        CatalogueUnit(*row)
+        for row in await session.execute(
+            select(Unit.unit_code, Unit.name, Unit.level, Unit.e_certified_copy).order_by(
+                Unit.unit_code
+            )
+        )
+    ]
+    procedures = [
+        CatalogueProcedure(
+            code=p.procedure_code,
+            name=p.name,
+            levels=frozenset(p.levels),
+            unit_codes=frozenset(p.unit_codes),
+            online_service=p.online_service,
+            has_fee=p.has_fee,
+            for_individuals=p.for_individuals,
+        )
+        for p in await session.scalars(select(Procedure).order_by(Procedure.procedure_code))
+    ]
+    publications = [
+        CataloguePublication(*row)
+        for row in await session.execute(
+            select(
+                Publication.procedure_code,
+                Publication.decision_date,
+                Publication.legal_effective_date,
+                Publication.published_at,
+                Publication.components_complete,
+            ).order_by(Publication.procedure_code, Publication.decision_date)
+        )
+    ]
+    return Catalogue(tuple(units), tuple(procedures), tuple(publications))
 
 
 async def units(session: AsyncSession, level: str | None = None) -> list[UnitRecord]:

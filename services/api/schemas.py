@@ -83,6 +83,11 @@ class IndicatorOut(_Schema):
         description="Where the dossiers behind the numerator and denominator are listed.",
         examples=["/units/so-tu-phap/indicators/2.1/dossiers?period=2026-W48"],
     )
+    catalogue: str | None = Field(
+        default=None,
+        description="Where the procedures (communes, for 4.6) behind the counts are listed.",
+        examples=["/units/so-tu-phap/indicators/3.1/catalogue?period=2026-W48"],
+    )
 
 
 class UnitDetail(_Schema):
@@ -144,6 +149,27 @@ class AuditPage(_Schema):
     page: int
     page_size: int
     items: list[AuditItem]
+
+
+class CatalogueAuditItem(_Schema):
+    unit_code: str = Field(description="The unit whose counts it is in.", examples=["so-tu-phap"])
+    code: str = Field(
+        description="A procedure's code, or a commune's for 4.6.", examples=["1.004227"]
+    )
+    name: str
+    in_numerator: bool
+    reason: str = Field(examples=["at least one online dossier in the period"])
+
+
+class CatalogueAuditPage(_Schema):
+    unit: UnitOut
+    period: PeriodOut
+    indicator: str = Field(examples=["3.2"])
+    part: str = Field(examples=["denominator"])
+    total: int
+    page: int
+    page_size: int
+    items: list[CatalogueAuditItem]
 
 
 class TopicCounts(_Schema):

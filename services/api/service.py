@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository
 from services.api.repository import PeriodState, UnitRecord
-from shared.methodology import Methodology, UnitScore, score
-from shared.models import Dossier
+from shared.methodology import Methodology, Ratio, UnitScore, score
+from shared.models import CATALOGUE_VERSION, Dossier
 from shared.periods import Calendar, Period
+from shared.rules.catalogue import CatalogueRules
 from shared.rules.contributions import contributions
 from shared.rules.dossier import read_facts
+from shared.workdays import WorkingCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,40 @@ class Ranked:
     rank: int
     unit: UnitRecord
     score: UnitScore
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """What a period's scores depend on: all a conditional poll reads before it answers 304."""
+
+    current: PeriodState
+    previous: PeriodState
+    catalogue: int
+    # Catalogue deadlines (1.1, 1.2) pass by the day, with no event.
+    day: date
+
+    def tag(self) -> str:
+        return f"{self.current.version}.{self.previous.version}.{self.catalogue}.{self.day:%Y%m%d}"
+
+
+class CatalogueCache:
+    """The catalogue, read again only when its version moves."""
+
+    def __init__(self, workdays: WorkingCalendar) -> None:
+        self.workdays = workdays
+        self._loaded: tuple[int, CatalogueRules] | None = None
+
+    async def version(self, session: AsyncSession) -> int:
+        return (await repository.period_state(session, CATALOGUE_VERSION)).version
+
+    def day(self, now: datetime) -> date:
+        return now.astimezone(self.workdays.tz).date()
+
+    async def rules(self, session: AsyncSession, version: int) -> CatalogueRules:
+        if self._loaded is None or self._loaded[0] != version:
+            catalogue = await repository.catalogue(session)
+            self._loaded = (version, CatalogueRules(catalogue, self.workdays))
+        return self._loaded[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,35 +77,68 @@ class Standing:
 class ScoreBoard:
     """Points of every unit for a period, recomputed only when the period's version moves."""
 
-    def __init__(self, methodology: Methodology, cache_size: int) -> None:
+    def __init__(
+        self,
+        methodology: Methodology,
+        cache_size: int,
+        catalogue: CatalogueCache,
+        province_code: str,
+    ) -> None:
         self.methodology = methodology
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, int], dict[str, UnitScore]] = OrderedDict()
+        self.catalogue = catalogue
+        self.province_code = province_code
+        self._cache: OrderedDict[tuple[str, int, int, date], dict[str, UnitScore]] = OrderedDict()
 
-    def etag(self, current: PeriodState, previous: PeriodState, *parts: str) -> str:
-        """Changes when the period's counts, the previous period's, or the methodology do."""
-        tag = ".".join(
-            [str(current.version), str(previous.version), self.methodology.version, *parts]
+    async def versions(
+        self, session: AsyncSession, calendar: Calendar, period: Period, now: datetime
+    ) -> Versions:
+        return Versions(
+            await repository.period_state(session, period.key),
+            await repository.period_state(session, calendar.preceding(period).key),
+            await self.catalogue.version(session),
+            self.catalogue.day(now),
         )
-        return f'W/"{tag}"'
 
-    async def standing(self, session: AsyncSession, period: Period, state: PeriodState) -> Standing:
-        return Standing(period, state, await self.scores(session, period.key, state.version))
+    def etag(self, versions: Versions, *parts: str) -> str:
+        """Changes when the period's counts, the previous period's, the catalogue, the day, or
+        the methodology do."""
+        return f'W/"{".".join([versions.tag(), self.methodology.version, *parts])}"'
+
+    async def standing(
+        self, session: AsyncSession, period: Period, state: PeriodState, versions: Versions
+    ) -> Standing:
+        return Standing(period, state, await self.scores(session, period, state.version, versions))
 
     async def scores(
-        self, session: AsyncSession, period_key: str, version: int
+        self, session: AsyncSession, period: Period, version: int, versions: Versions
     ) -> dict[str, UnitScore]:
-        key = (period_key, version)
+        key = (period.key, version, versions.catalogue, versions.day)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        counts = await repository.period_counts(session, period_key)
+        counts = await self.counts(session, period, versions)
         scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
         self._cache[key] = scores
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return scores
+
+    async def counts(
+        self, session: AsyncSession, period: Period, versions: Versions
+    ) -> dict[str, dict[str, Ratio]]:
+        """The period's counts, with the catalogue's indicators computed from its activity."""
+        stored = await repository.period_counts(session, period.key)
+        rules = await self.catalogue.rules(session, versions.catalogue)
+        end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
+        counts = stored.indicators
+        catalogue = rules.counts(
+            stored.activity, period, end_of_day, self.province_code, units=counts.keys()
+        )
+        for unit, ratios in catalogue.items():
+            counts.setdefault(unit, {}).update(ratios)
+        return counts
 
     def unit_score(self, scores: dict[str, UnitScore], unit_code: str) -> UnitScore:
         return scores.get(unit_code) or score(self.methodology, {})

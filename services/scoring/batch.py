@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from shared.periods import Calendar, PeriodKind
+from shared.rules.catalogue import ACTIVITY_SEPARATOR
 from shared.rules.contributions import (
     NOTHING,
     Contribution,
@@ -183,10 +184,11 @@ class Scorer(Generic[RowT]):
             del self._written[next(iter(self._written))]
 
     def _with_province(self, deltas: CountDeltas) -> CountDeltas:
-        """Drop cells that cancelled out; pool every unit's cells into the province's."""
+        """Drop cells that cancelled out; pool every unit's cells into the province's, but for
+        procedure activity: the province's catalogue indicators pool its units' counts."""
         pooled: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
         for (unit, period, indicator), (numerator, denominator) in deltas.items():
-            if unit != self.province_code:
+            if unit != self.province_code and ACTIVITY_SEPARATOR not in indicator:
                 cell = pooled[(self.province_code, period, indicator)]
                 cell[0] += numerator
                 cell[1] += denominator

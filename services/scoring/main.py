@@ -16,7 +16,6 @@ from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
-from shared.workdays import WorkingCalendar
 
 log = structlog.get_logger()
 
@@ -31,11 +30,7 @@ def build_feedback_scorer(settings: ScoringSettings) -> Scorer[FeedbackRow]:
     return feedback_scorer(
         Calendar(settings.timezone),
         settings.scoring_period_kinds,
-        WorkingCalendar(
-            settings.timezone,
-            extra_days_off=settings.extra_days_off,
-            extra_working_days=settings.extra_working_days,
-        ),
+        settings.working_calendar(),
         settings.province_code,
     )
 

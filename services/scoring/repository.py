@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.batch import DossierRow, FeedbackRow, Record
 from shared.db import driver_connection
-from shared.models import Dossier, Feedback, PeriodVersion, ScoringPosition, Unit
+from shared.models import (
+    Base,
+    Dossier,
+    Feedback,
+    PeriodVersion,
+    Procedure,
+    Publication,
+    ScoringPosition,
+    Unit,
+)
 from shared.rules.contributions import CountDeltas
 
 POSITION = "events"
@@ -269,33 +278,59 @@ async def ensure_province(session: AsyncSession, code: str, name: str) -> None:
     )
 
 
-async def apply_unit_events(session: AsyncSession, payloads: Sequence[dict[str, Any]]) -> None:
-    """Catalogue units, last writer (by occurred_at, event_id) wins."""
-    latest: dict[str, dict[str, Any]] = {}
+# What each kind of catalogue event writes: its table, its key columns, the fields it sets.
+_CATALOGUE: dict[str, tuple[type[Base], tuple[str, ...], tuple[str, ...]]] = {
+    "unit": (Unit, ("unit_code",), ("name", "level", "parent_code", "e_certified_copy")),
+    "procedure": (
+        Procedure,
+        ("procedure_code",),
+        (
+            "name",
+            "levels",
+            "unit_codes",
+            "online_service",
+            "paper_result_required",
+            "has_fee",
+            "max_processing_days",
+            "for_individuals",
+        ),
+    ),
+    "publication": (
+        Publication,
+        ("procedure_code", "decision_date"),
+        ("legal_effective_date", "published_at", "components_complete"),
+    ),
+}
+
+
+async def apply_catalogue_events(
+    session: AsyncSession, kind: str, payloads: Sequence[dict[str, Any]]
+) -> None:
+    """Catalogue rows, last writer (by occurred_at, event_id) wins, whatever the arrival order."""
+    model, keys, fields = _CATALOGUE[kind]
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for payload in payloads:
         stamp = f"{payload['occurred_at']}|{payload['event_id']}"
-        current = latest.get(payload["unit_code"])
+        key = tuple(payload[k] for k in keys)
+        current = latest.get(key)
         if current is None or current["stamp"] < stamp:
-            latest[payload["unit_code"]] = {
-                "unit_code": payload["unit_code"],
-                "name": payload["name"],
-                "level": payload["level"],
-                "parent_code": payload.get("parent_code"),
+            latest[key] = {
+                **{k: payload[k] for k in keys},
+                **{f: payload.get(f, [] if f == "unit_codes" else None) for f in fields},
                 "stamp": stamp,
             }
     if not latest:
         return
-    statement = insert(Unit)
+    for row in latest.values():
+        for name in ("decision_date", "legal_effective_date", "published_at"):
+            if isinstance(row.get(name), str):
+                row[name] = date.fromisoformat(row[name])
+    statement = insert(model)
     await session.execute(
         statement.on_conflict_do_update(
-            index_elements=[Unit.unit_code],
-            set_={
-                "name": statement.excluded.name,
-                "level": statement.excluded.level,
-                "parent_code": statement.excluded.parent_code,
-                "stamp": statement.excluded.stamp,
-            },
-            where=Unit.stamp < statement.excluded.stamp,
+            index_elements=list(keys),
+            set_={name: statement.excluded[name] for name in (*fields, "stamp")},
+            where=model.__table__.c.stamp < statement.excluded.stamp,
         ),
-        [latest[code] for code in sorted(latest)],
+        [latest[key] for key in sorted(latest)],
     )

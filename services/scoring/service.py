@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring import repository
 from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_deltas
 from shared.clock import Clock
+from shared.events import CATALOGUE_KINDS
+from shared.models import CATALOGUE_VERSION
 
 log = structlog.get_logger()
 
@@ -64,7 +66,9 @@ class ScoringService:
         if not rows and not due_dossiers and not due_feedback:
             return StepReport(0, 0, 0)
 
-        by_kind: dict[str, list[dict[str, Any]]] = {"unit": [], "feedback": [], "dossier": []}
+        by_kind: dict[str, list[dict[str, Any]]] = {
+            kind: [] for kind in (*CATALOGUE_KINDS, "feedback", "dossier")
+        }
         for row in rows:
             by_kind[row.kind if row.kind in by_kind else "dossier"].append(row.payload)
         dossiers = await repository.load_dossiers(
@@ -76,7 +80,10 @@ class ScoringService:
         dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
         feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)
 
-        await repository.apply_unit_events(session, by_kind["unit"])
+        catalogue_changed = False
+        for kind in CATALOGUE_KINDS:
+            await repository.apply_catalogue_events(session, kind, by_kind[kind])
+            catalogue_changed = catalogue_changed or bool(by_kind[kind])
         await repository.ensure_units(session, dossier_step.units_seen | feedback_step.units_seen)
         await repository.save_dossiers(session, dossier_step.rows)
         await repository.save_feedback(session, feedback_step.rows)
@@ -85,6 +92,9 @@ class ScoringService:
         periods = {period for _, period, _ in deltas}
         closed = {key for key in periods if self.scorer.calendar.parse(key).end <= now}
         await repository.bump_periods(session, periods, closed, now)
+        if catalogue_changed:
+            # The catalogue's indicators are computed when read: their cache is keyed on this.
+            await repository.bump_periods(session, [CATALOGUE_VERSION], [], now)
         if rows:
             position.last_seq = rows[-1].seq
             position.events_applied += len(rows)

@@ -19,6 +19,7 @@ from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_del
 from services.scoring.main import build_feedback_scorer, build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine
+from shared.events import CATALOGUE_KINDS
 from shared.models import Event, IndicatorCount
 from shared.rules.contributions import CountKey
 
@@ -40,7 +41,7 @@ async def rebuilt_counts(
         return {}
     result = await session.stream(
         select(Event.kind, Event.payload)
-        .where(Event.kind != "unit")
+        .where(Event.kind.not_in(CATALOGUE_KINDS))
         .where(Event.seq <= position.last_seq)
         .order_by(Event.seq)
         .execution_options(yield_per=FETCH_SIZE)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.periods import Calendar, PeriodKind
+from shared.rules.catalogue import activity_id
 from shared.rules.dossier import Facts
 from shared.rules.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
 
@@ -48,6 +49,15 @@ def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
         counts.append(("4.1", int(facts.e_result_issued), 1))
     if facts.fee_required:
         counts.append(("3.6", int(facts.paid_online), 1))
+    if facts.procedure_code:
+        # Activity of the procedure (see shared.rules.catalogue): only the acts that happened.
+        acts = (
+            ("3.2", facts.channel == "ONLINE"),
+            ("3.5", facts.fee_required),
+            ("3.5b", facts.fee_required and facts.paid_online),
+            ("4.5a", facts.population_data_used),
+        )
+        counts.extend((activity_id(i, facts.procedure_code), 1, 1) for i, done in acts if done)
     return counts
 
 

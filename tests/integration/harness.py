@@ -89,7 +89,12 @@ async def produce(broker: str, topic: str, events: Iterable[dict[str, Any] | byt
             key = (
                 None
                 if isinstance(event, bytes)
-                else str(event.get("dossier_code") or event.get("unit_code")).encode()
+                else str(
+                    event.get("dossier_code")
+                    or event.get("procedure_code")
+                    or event.get("feedback_id")
+                    or event.get("unit_code")
+                ).encode()
             )
             await producer.send_and_wait(topic, value=value, key=key)
     finally:

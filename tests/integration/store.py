@@ -21,7 +21,12 @@ from shared.events import (
 from shared.models import Event
 from tests.integration.harness import PROVINCE
 
-TOPIC_OF_TYPE: dict[str, TopicKind] = {"UNIT": "catalog", "FEEDBACK": "feedback"}
+TOPIC_OF_TYPE: dict[str, TopicKind] = {
+    "UNIT": "catalog",
+    "PROCEDURE": "catalog",
+    "PUBLICATION": "catalog",
+    "FEEDBACK": "feedback",
+}
 
 
 async def store(db_url: str, events: list[dict]) -> None:

@@ -91,6 +91,7 @@ async def test_unit_detail_lists_every_indicator_and_the_province_pools_counts(
         "max_points": 20.0,
         "scored": True,
         "dossiers": "/units/SO-B/indicators/2.1/dossiers?period=2026-W47",
+        "catalogue": None,
     }
     assert body["total"] == pytest.approx(sum(g["points"] for g in body["groups"]))
     province = (await client.get("/units/19", params={"period": "2026-W47"})).json()
