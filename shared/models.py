@@ -178,6 +178,8 @@ class Dossier(Base):
 
     __table_args__ = (
         Index("ix_dossiers_unit_code_received_at", "unit_code", "received_at"),
+        # A procedure's dossiers, re-evaluated when the catalogue changes what it requires.
+        Index("ix_dossiers_procedure_code", "procedure_code"),
         Index(
             "ix_dossiers_overdue",
             "unit_code",

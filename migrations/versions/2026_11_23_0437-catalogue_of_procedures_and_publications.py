@@ -46,6 +46,7 @@ def upgrade() -> None:
         "ix_publications_decision_date", "publications", ["decision_date"], unique=False
     )
     op.add_column("units", sa.Column("e_certified_copy", sa.Boolean(), nullable=True))
+    op.create_index("ix_dossiers_procedure_code", "dossiers", ["procedure_code"], unique=False)
     # Room for per-procedure activity cells beside the indicators' own counts.
     op.alter_column(
         "indicator_counts",
@@ -56,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dossiers_procedure_code", table_name="dossiers")
     op.execute("DELETE FROM indicator_counts WHERE indicator_id LIKE '%@%'")
     op.alter_column(
         "indicator_counts",

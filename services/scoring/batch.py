@@ -25,7 +25,14 @@ from shared.rules.contributions import (
     next_transition,
     outcome_now,
 )
-from shared.rules.dossier import Facts, State, apply_event, empty_state, read_facts
+from shared.rules.dossier import (
+    Facts,
+    State,
+    apply_event,
+    empty_state,
+    read_facts,
+    set_catalogue_facts,
+)
 from shared.rules.feedback import (
     REGISTER_FIELDS as FEEDBACK_FIELDS,
 )
@@ -205,6 +212,8 @@ class DossierRules:
     def __init__(self, calendar: Calendar, kinds: Iterable[PeriodKind]) -> None:
         self.calendar = calendar
         self.kinds = tuple(kinds)
+        # {procedure_code: catalogue facts} for the procedures of the dossiers being evaluated.
+        self.catalogue: Mapping[str, dict[str, Any]] = {}
 
     def apply(self, state: State, payload: dict[str, Any]) -> None:
         apply_event(state, payload)
@@ -217,6 +226,10 @@ class DossierRules:
         self, code: str, state: State, now: datetime
     ) -> tuple[str | None, Contribution, DossierRow]:
         facts = read_facts(state)
+        if facts.procedure_code is not None:
+            known = self.catalogue.get(facts.procedure_code, {})
+            if set_catalogue_facts(state, known):
+                facts = read_facts(state)
         at_now = outcome_now(facts, now)
         new = contributions(facts, now, self.calendar, self.kinds, at_now)
         return facts.unit_code, new, self._row(code, state, facts, now, at_now)
@@ -302,7 +315,13 @@ class DossierScorer(Scorer[DossierRow]):
     def __init__(self, calendar: Calendar, kinds: Iterable[PeriodKind], province_code: str) -> None:
         self.calendar = calendar
         self.kinds = tuple(kinds)
-        super().__init__(DossierRules(calendar, self.kinds), province_code)
+        self.dossier_rules = DossierRules(calendar, self.kinds)
+        super().__init__(self.dossier_rules, province_code)
+
+    def use_catalogue(self, facts: Mapping[str, dict[str, Any]]) -> None:
+        """What the catalogue says of the procedures of the next step's dossiers: every one of
+        them (a procedure missing here is taken as missing from the catalogue)."""
+        self.dossier_rules.catalogue = facts
 
 
 def merge_deltas(*parts: CountDeltas) -> CountDeltas:

@@ -278,6 +278,27 @@ async def ensure_province(session: AsyncSession, code: str, name: str) -> None:
     )
 
 
+async def procedure_facts(
+    session: AsyncSession, codes: Iterable[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """What the catalogue says of procedures (all of them if `codes` is None) that a dossier's
+    own events may leave unsaid."""
+    query = select(Procedure.procedure_code, Procedure.paper_result_required)
+    if codes is not None:
+        query = query.where(Procedure.procedure_code.in_(sorted(set(codes))))
+    return {
+        code: {} if paper is None else {"paper_result_required": paper}
+        for code, paper in await session.execute(query)
+    }
+
+
+async def dossiers_of_procedures(session: AsyncSession, codes: Iterable[str]) -> list[str]:
+    result = await session.scalars(
+        select(Dossier.dossier_code).where(Dossier.procedure_code.in_(sorted(set(codes))))
+    )
+    return list(result)
+
+
 # What each kind of catalogue event writes: its table, its key columns, the fields it sets.
 _CATALOGUE: dict[str, tuple[type[Base], tuple[str, ...], tuple[str, ...]]] = {
     "unit": (Unit, ("unit_code",), ("name", "level", "parent_code", "e_certified_copy")),

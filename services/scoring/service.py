@@ -54,6 +54,20 @@ class ScoringService:
             self.feedback.forget()
             raise
 
+    async def _apply_catalogue(
+        self, session: AsyncSession, by_kind: dict[str, list[dict[str, Any]]]
+    ) -> list[str]:
+        """Write the step's catalogue events; the dossiers whose procedure they changed."""
+        codes = {p["procedure_code"] for p in by_kind["procedure"]}
+        before = await repository.procedure_facts(session, codes) if codes else {}
+        for kind in CATALOGUE_KINDS:
+            await repository.apply_catalogue_events(session, kind, by_kind[kind])
+        if not codes:
+            return []
+        after = await repository.procedure_facts(session, codes)
+        changed = [code for code in codes if before.get(code, {}) != after.get(code, {})]
+        return await repository.dossiers_of_procedures(session, changed) if changed else []
+
     async def _step(self, session: AsyncSession) -> StepReport:
         position = await repository.lock_position(session, self.clock.now())
         if position.events_applied == 0:
@@ -71,19 +85,25 @@ class ScoringService:
         }
         for row in rows:
             by_kind[row.kind if row.kind in by_kind else "dossier"].append(row.payload)
+        # The catalogue first: the dossiers below are evaluated with what it says now.
+        changed = await self._apply_catalogue(session, by_kind)
+        due_dossiers = sorted(set(due_dossiers) | set(changed))
         dossiers = await repository.load_dossiers(
             session, {p["dossier_code"] for p in by_kind["dossier"]} | set(due_dossiers)
         )
         feedback = await repository.load_feedback(
             session, {p["feedback_id"] for p in by_kind["feedback"]} | set(due_feedback)
         )
+        procedures = {p["procedure_code"] for p in by_kind["dossier"] if "procedure_code" in p}
+        procedures.update(
+            record.state["f"]["procedure_code"][0]
+            for record in dossiers.values()
+            if "procedure_code" in record.state["f"]
+        )
+        self.scorer.use_catalogue(await repository.procedure_facts(session, procedures))
         dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
         feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)
 
-        catalogue_changed = False
-        for kind in CATALOGUE_KINDS:
-            await repository.apply_catalogue_events(session, kind, by_kind[kind])
-            catalogue_changed = catalogue_changed or bool(by_kind[kind])
         await repository.ensure_units(session, dossier_step.units_seen | feedback_step.units_seen)
         await repository.save_dossiers(session, dossier_step.rows)
         await repository.save_feedback(session, feedback_step.rows)
@@ -92,7 +112,7 @@ class ScoringService:
         periods = {period for _, period, _ in deltas}
         closed = {key for key in periods if self.scorer.calendar.parse(key).end <= now}
         await repository.bump_periods(session, periods, closed, now)
-        if catalogue_changed:
+        if any(by_kind[kind] for kind in CATALOGUE_KINDS):
             # The catalogue's indicators are computed when read: their cache is keyed on this.
             await repository.bump_periods(session, [CATALOGUE_VERSION], [], now)
         if rows:

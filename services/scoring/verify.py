@@ -46,6 +46,7 @@ async def rebuilt_counts(
         .order_by(Event.seq)
         .execution_options(yield_per=FETCH_SIZE)
     )
+    dossiers.use_catalogue(await repository.procedure_facts(session))
     by_kind: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     async for kind, payload in result:
         by_kind[kind == "feedback"].append(payload)

@@ -40,6 +40,12 @@ NOT_ACCEPTED = "NOT_ACCEPTED"
 NOT_YET_ACCEPTED = frozenset({"SUBMITTED", NOT_ACCEPTED})
 
 
+# What the catalogue says of the dossier's procedure, as of the last evaluation, for the facts the
+# dossier's own events leave unsaid. Kept in the state so that the contribution written then can
+# be recomputed exactly, whatever the catalogue says now.
+CATALOGUE_FACTS = "c"
+
+
 def empty_state() -> State:
     return {"f": {}, "m": {}}
 
@@ -98,6 +104,21 @@ class Facts:
         return self.marks[-1].status if self.marks else None
 
 
+def _first_known(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def set_catalogue_facts(state: State, facts: dict[str, Any]) -> bool:
+    """Record what the catalogue now says of the dossier's procedure; True if that changed."""
+    if state.get(CATALOGUE_FACTS, {}) == facts:
+        return False
+    if facts:
+        state[CATALOGUE_FACTS] = facts
+    else:
+        state.pop(CATALOGUE_FACTS, None)
+    return True
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
@@ -131,9 +152,13 @@ def read_facts(state: State) -> Facts:
         personal_store_linked=bool(value("personal_store_linked")),
         population_data_used=bool(value("population_data_used")),
         complaint=bool(value("complaint")),
-        # Unknown until the catalogue says otherwise: assume a paper result is required,
-        # which is the stricter reading for 3.3, 4.1 and 4.2.
-        paper_result_required=value("paper_result_required") is not False,
+        # The dossier's own word, else the catalogue's; unknown to both, assume a paper result
+        # is required, which is the stricter reading for 3.3, 4.1 and 4.2.
+        paper_result_required=_first_known(
+            value("paper_result_required"),
+            state.get(CATALOGUE_FACTS, {}).get("paper_result_required"),
+        )
+        is not False,
         rating=value("rating"),
         marks=marks,
         accepted=received_at is not None

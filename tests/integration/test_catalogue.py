@@ -16,7 +16,7 @@ from shared.clock import ManualClock
 from shared.kafka import ensure_topics
 from tests.factories import procedure_event, publication_event, received, unit_event
 from tests.integration import harness
-from tests.integration.store import step_until_idle, store
+from tests.integration.store import count, step_until_idle, store
 
 # Friday 20/11/2026, 10:00 in Hà Nội.
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -164,3 +164,35 @@ async def test_catalogue_events_on_kafka_reach_the_api(db_url: str, broker: str,
         indicators = await harness.eventually(catalogued)
         assert indicators["3.1"][:2] == (1, 2)
         assert indicators["4.6"][:2] == (1, 2)
+
+
+async def test_the_catalogue_says_whether_a_paper_result_is_required_when_the_dossier_does_not(
+    db_url: str,
+) -> None:
+    clock = ManualClock(NOW)
+    settings = ScoringSettings(database_url=db_url, province_code=harness.PROVINCE)
+    # Dossiers first, saying nothing of a paper result: assumed required, so 4.1 counts them.
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", EARLIER),
+            received("P1", NOW - DAY, unit_code="SO-A", procedure_code="PQ"),
+            received("P2", NOW - DAY, unit_code="SO-A", procedure_code="PQ"),
+            received(
+                "P3", NOW - DAY, unit_code="SO-A", procedure_code="PQ", paper_result_required=True
+            ),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-A", "2026-11", "4.1") == (0, 3)
+    # Then the catalogue: PQ gives no paper result. The dossier's own word still wins.
+    await store(db_url, [procedure_event("PQ", NOW - DAY, paper_result_required=False)])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-A", "2026-11", "4.1") == (0, 1)
+    assert await count(db_url, harness.PROVINCE, "2026-11", "4.1") == (0, 1)
+    assert await verify(settings) == []
+    # The catalogue changes its mind.
+    await store(db_url, [procedure_event("PQ", NOW, paper_result_required=True)])
+    await step_until_idle(db_url, clock)
+    assert await count(db_url, "SO-A", "2026-11", "4.1") == (0, 3)
+    assert await verify(settings) == []
