@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.simulator.catalogue import SimProcedure, procedure_event
 from services.simulator.province import PROVINCE_CODE, SimUnit
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -29,7 +30,15 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(LOCAL).isoformat(timespec="seconds")
 
 
-def catalog_emissions(units: list[SimUnit], at: datetime, province_name: str) -> list[Emission]:
+def catalog_emissions(
+    rng: random.Random,
+    units: list[SimUnit],
+    procedures: list[SimProcedure],
+    at: datetime,
+    province_name: str,
+) -> list[Emission]:
+    """The province's units and procedures, as they stand at `at`."""
+
     def unit(code: str, name: str, level: str, parent: str | None) -> Emission:
         event = {
             "event_id": f"sim-unit-{code}",
@@ -43,10 +52,14 @@ def catalog_emissions(units: list[SimUnit], at: datetime, province_name: str) ->
         }
         if parent:
             event["parent_code"] = parent
+        if level == "COMMUNE":
+            event["e_certified_copy"] = rng.random() < 0.7
         return Emission(at, "catalog", code, event)
 
-    return [unit(PROVINCE_CODE, province_name, "PROVINCE", None)] + [
-        unit(u.code, u.name, u.level, PROVINCE_CODE) for u in units
+    return [
+        unit(PROVINCE_CODE, province_name, "PROVINCE", None),
+        *(unit(u.code, u.name, u.level, PROVINCE_CODE) for u in units),
+        *(Emission(at, "catalog", p.code, procedure_event(p, at)) for p in procedures),
     ]
 
 
@@ -55,15 +68,14 @@ class DossierFactory:
         self.rng = rng
         self.serial = 0
 
-    def dossier(self, unit: SimUnit, received_at: datetime) -> list[Emission]:
+    def dossier(
+        self, unit: SimUnit, procedure_entry: SimProcedure, received_at: datetime
+    ) -> list[Emission]:
         """Every event of one dossier received at `received_at`, past and future."""
         rng, p = self.rng, unit.profile
         self.serial += 1
         code = f"H{PROVINCE_CODE}.{received_at.astimezone(LOCAL):%y%m%d}-{self.serial:07d}"
-        number = rng.randint(0, 400)
-        procedure = f"1.{number:06d}"
-        # About three procedures in five must also give their result on paper.
-        paper_result = number % 5 < 3
+        procedure = procedure_entry.code
         events: list[tuple[datetime, dict[str, Any]]] = []
 
         def emit(at: datetime, status: str | None, **fields: Any) -> None:
@@ -82,9 +94,8 @@ class DossierFactory:
             event.update(fields)
             events.append((at, event))
 
-        channel = (
-            "ONLINE" if rng.random() < p.online else rng.choice(["DIRECT", "DIRECT", "POSTAL"])
-        )
+        online = procedure_entry.online and rng.random() < p.online
+        channel = "ONLINE" if online else rng.choice(["DIRECT", "DIRECT", "POSTAL"])
         if channel == "ONLINE":
             emit(received_at - rng.uniform(0.1, 20) * HOUR, "SUBMITTED", procedure_code=procedure)
         if rng.random() < 0.015:
@@ -93,7 +104,9 @@ class DossierFactory:
 
         allowed = timedelta(days=rng.choice([1, 2, 3, 5, 7, 10, 15]))
         due = received_at + allowed
-        fee = rng.random() < p.fee
+        fee = procedure_entry.has_fee and rng.random() < 0.9  # some are exempted
+        # Some one-stop systems leave the paper result to the catalogue.
+        paper = {"paper_result_required": procedure_entry.paper_result_required}
         emit(
             received_at,
             "RECEIVED",
@@ -101,7 +114,7 @@ class DossierFactory:
             received_at=_iso(received_at),
             due_at=_iso(due),
             channel=channel,
-            paper_result_required=paper_result,
+            **(paper if rng.random() < 0.7 else {}),
             synced_to_national_portal=rng.random() < p.synced,
             fee_required=fee,
             population_data_used=rng.random() < p.population_data,

@@ -9,13 +9,15 @@ import argparse
 import asyncio
 import heapq
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from services.simulator.catalogue import build_procedures, publication_events
 from services.simulator.lifecycle import (
+    LOCAL,
     DossierFactory,
     Emission,
     catalog_emissions,
@@ -35,6 +37,7 @@ class Simulator:
     def __init__(self, seed: int, scale: float, malformed_rate: float) -> None:
         self.rng = random.Random(seed)
         self.units = build_province(seed)
+        self.procedures = build_procedures(self.rng, self.units)
         self.factory = DossierFactory(self.rng)
         self.scale = scale
         self.malformed_rate = malformed_rate
@@ -44,15 +47,26 @@ class Simulator:
         self.feedback_serial = 0
 
     def catalog(self, at: datetime) -> list[Emission]:
-        return catalog_emissions(self.units, at, PROVINCE_NAME)
+        unique = {p.code: p for procedures in self.procedures.values() for p in procedures}
+        return catalog_emissions(self.rng, self.units, list(unique.values()), at, PROVINCE_NAME)
+
+    def publications(self, first: date, last: date) -> None:
+        """Queue the publishing decisions made between two days, and their publication."""
+        unique = {p.code: p for procedures in self.procedures.values() for p in procedures}
+        for procedure in unique.values():
+            for at, event in publication_events(self.rng, procedure, first, last, LOCAL):
+                self._queue([Emission(at.astimezone(UTC), "catalog", procedure.code, event)])
 
     def receive(self, start: datetime, end: datetime) -> None:
         """Draw the dossiers received in [start, end) and queue all their events."""
         for unit in self.units:
             expected = unit.profile.dossiers_per_week * self.scale * ((end - start) / WEEK)
             count = int(expected) + (self.rng.random() < expected % 1)
+            procedures = self.procedures[unit.code]
+            weights = [p.popularity for p in procedures]
             for received_at in working_instants(self.rng, start, end, count):
-                self._queue(self.factory.dossier(unit, received_at))
+                procedure = self.rng.choices(procedures, weights)[0]
+                self._queue(self.factory.dossier(unit, procedure, received_at))
             # About one citizen's feedback for every hundred dossiers.
             expected /= 100
             count = int(expected) + (self.rng.random() < expected % 1)
@@ -117,6 +131,8 @@ async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
         now = datetime.now(UTC)
         start = now - timedelta(weeks=args.backfill_weeks)
         await send(producer, topics, simulator, simulator.catalog(start - timedelta(days=1)))
+        local_start = start.astimezone(LOCAL).date()
+        simulator.publications(local_start - timedelta(weeks=2), local_start + timedelta(weeks=12))
         simulator.receive(start, now)
         backfill = simulator.due(now)
         for index in range(0, len(backfill), 5000):

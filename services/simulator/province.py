@@ -77,7 +77,6 @@ class Profile:
     reused: float
     personal_store: float
     population_data: float
-    fee: float
     paid_online: float
     supplement: float
     unsatisfied: float
@@ -108,7 +107,6 @@ def _profile(rng: random.Random, weekly: float, skill: float) -> Profile:
         reused=rate(0.5, 0.95),
         personal_store=rate(0.2, 0.8),
         population_data=rate(0.4, 0.95),
-        fee=rate(0.3, 0.6),
         paid_online=rate(0.6, 0.97),
         supplement=rate(0.08, 0.01),
         unsatisfied=rate(0.05, 0.002),
