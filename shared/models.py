@@ -1,7 +1,7 @@
 """The database: the event store written by ingest, and the read models written by scoring.
 
-Only `ingest` writes `events`, `dead_letters`, `ingest_offsets` and `ingest_counts`; only `scoring`
-writes the rest. The api reads.
+Only `ingest` writes `events`, `dead_letters`, `ingest_offsets` and `ingest_counts`; `api_keys` is
+written by the key command; `scoring` writes the rest. The api reads.
 """
 
 from __future__ import annotations
@@ -257,3 +257,17 @@ class ScoringPosition(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     events_applied: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key for the write and admin endpoints: its secret kept only as a SHA-256 digest."""
+
+    __tablename__ = "api_keys"
+
+    # The public part of the key, given with it: `c766_<key_id>_<secret>`.
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    scopes: Mapped[list[str]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

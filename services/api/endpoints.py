@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+import orjson
+import structlog
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
+from services.api.auth import Scope, require
+from services.api.publisher import PublishError
 from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
 from services.api.service import Ranked, ScoreBoard, Standing, Versions, counted_in
 from shared.clock import Clock
+from shared.events import Refusal, event_subject, parse_record
 from shared.methodology import Methodology
+from shared.models import ApiKey
 from shared.periods import Calendar, Period, PeriodError
 from shared.rules.catalogue import CATALOGUE_INDICATORS, PROVINCIAL_INDICATORS, Member
 from shared.rules.contributions import ON_TIME, PROCESSING_TIME, SATISFACTION
 
+log = structlog.get_logger()
 router = APIRouter()
 PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
 
@@ -467,6 +474,55 @@ async def indicator_catalogue(
             for owner, member in members[start : start + page_size]
         ],
     )
+
+
+MAX_CATALOGUE_EVENTS = 5000
+
+
+@router.post(
+    "/admin/catalogue",
+    status_code=202,
+    response_model=schemas.CatalogueAccepted,
+    responses={
+        401: {"model": schemas.ErrorOut, "description": "No valid API key"},
+        403: {"model": schemas.ErrorOut, "description": "The key lacks catalogue:write"},
+        422: {"description": "Some events are not valid: none was sent"},
+        503: {"model": schemas.ErrorOut, "description": "The broker did not take them"},
+    },
+)
+async def admin_catalogue(
+    request: Request,
+    key: Annotated[ApiKey, Depends(require(Scope.CATALOGUE_WRITE))],
+    events: Annotated[
+        list[dict[str, Any]],
+        Body(
+            min_length=1,
+            max_length=MAX_CATALOGUE_EVENTS,
+            description="Catalogue events (UNIT, PROCEDURE, PUBLICATION) in the contract format.",
+            examples=[[schemas.PROCEDURE_EXAMPLE]],
+        ),
+    ],
+) -> schemas.CatalogueAccepted:
+    """Send catalogue events to `catalog.events`, all or none: ingest stores them and scoring
+    applies them like any other catalogue event (the latest `occurred_at` wins)."""
+    records: list[tuple[bytes, bytes]] = []
+    errors: list[dict[str, object]] = []
+    for index, event in enumerate(events):
+        value = orjson.dumps(event)
+        parsed = parse_record(value, topic="catalog")
+        if isinstance(parsed, Refusal):
+            errors.append({"index": index, "reason": parsed.reason})
+        else:
+            records.append((event_subject(parsed).encode(), value))
+    if errors:
+        raise HTTPException(422, {"message": "no event was sent", "errors": errors})
+    settings = request.app.state.settings
+    try:
+        await request.app.state.publisher.publish(settings.topic_catalog_events, records)
+    except PublishError as error:
+        raise HTTPException(503, str(error)) from None
+    log.info("api.catalogue_accepted", events=len(records), key_id=key.key_id)
+    return schemas.CatalogueAccepted(accepted=len(records), topic=settings.topic_catalog_events)
 
 
 @router.get("/pipeline", response_model=schemas.Pipeline)

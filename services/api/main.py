@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.api.endpoints import router
+from services.api.publisher import Publisher
 from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
@@ -45,9 +46,13 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         app.state.calendar = Calendar(settings.timezone)
         app.state.clock = clock or SystemClock()
         app.state.settings = settings
+        app.state.publisher = Publisher(
+            settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
+        )
         try:
             yield
         finally:
+            await app.state.publisher.close()
             await engine.dispose()
 
     app = FastAPI(

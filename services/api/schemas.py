@@ -172,6 +172,27 @@ class CatalogueAuditPage(_Schema):
     items: list[CatalogueAuditItem]
 
 
+PROCEDURE_EXAMPLE = {
+    "event_id": "tthc-1.004227-2026-11-20",
+    "schema_version": 1,
+    "source": "csdl-tthc",
+    "occurred_at": "2026-11-20T09:00:00+07:00",
+    "type": "PROCEDURE",
+    "procedure_code": "1.004227",
+    "name": "Đăng ký khai sinh",
+    "levels": ["COMMUNE"],
+    "online_service": "FULL",
+    "paper_result_required": True,
+    "has_fee": False,
+    "for_individuals": True,
+}
+
+
+class CatalogueAccepted(_Schema):
+    accepted: int = Field(examples=[1])
+    topic: str = Field(examples=["catalog.events"])
+
+
 class TopicCounts(_Schema):
     topic: str
     offered: int

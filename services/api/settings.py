@@ -14,3 +14,5 @@ class ApiSettings(CommonSettings):
     methodology_dir: Path | None = None
     # Scores of this many (period, version) pairs are kept in memory between polls.
     api_score_cache_size: int = 64
+    # How long a catalogue write waits for the broker before answering 503.
+    api_publish_timeout_seconds: float = 15
