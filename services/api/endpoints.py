@@ -15,7 +15,14 @@ from services.api import repository, schemas
 from services.api.auth import Scope, require
 from services.api.publisher import PublishError
 from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
-from services.api.service import Ranked, ScoreBoard, Standing, Versions, counted_in
+from services.api.service import (
+    Ranked,
+    ScoreBoard,
+    Standing,
+    Versions,
+    counted_in,
+    feedback_counted_in,
+)
 from shared.clock import Clock
 from shared.events import Refusal, event_subject, parse_record
 from shared.methodology import Methodology
@@ -23,6 +30,7 @@ from shared.models import ApiKey
 from shared.periods import Calendar, Period, PeriodError
 from shared.rules.catalogue import CATALOGUE_INDICATORS, PROVINCIAL_INDICATORS, Member
 from shared.rules.contributions import ON_TIME, PROCESSING_TIME, SATISFACTION
+from shared.rules.feedback import ON_TIME as FEEDBACK_ON_TIME
 
 log = structlog.get_logger()
 router = APIRouter()
@@ -200,6 +208,18 @@ async def rankings(
     )
 
 
+def _source_indicator(board: ScoreBoard, indicator_id: str, source: str) -> None:
+    """404 for an unknown indicator, 422 for one counted from other data than `source`."""
+    try:
+        indicator = board.methodology.indicator(indicator_id)
+    except KeyError:
+        raise HTTPException(404, f"unknown indicator {indicator_id!r}") from None
+    if indicator.source != source:
+        raise HTTPException(
+            422, f"indicator {indicator_id} is counted from {indicator.source} data, not {source}"
+        )
+
+
 async def _known_unit(session: AsyncSession, code: str) -> UnitRecord:
     unit = await repository.unit(session, code)
     if unit is None:
@@ -267,6 +287,11 @@ async def unit_detail(
                 catalogue=(
                     f"/units/{code}/indicators/{i.id}/catalogue?period={resolved.key}"
                     if i.id in CATALOGUE_INDICATORS
+                    else None
+                ),
+                feedback=(
+                    f"/units/{code}/indicators/{i.id}/feedback?period={resolved.key}"
+                    if board.methodology.indicator(i.id).source == "feedback"
                     else None
                 ),
             )
@@ -360,14 +385,7 @@ async def indicator_dossiers(
 ) -> schemas.AuditPage:
     """The dossiers counted in an indicator's denominator (or numerator) for a unit and period."""
     unit = await _known_unit(session, code)
-    try:
-        indicator = board.methodology.indicator(indicator_id)
-    except KeyError:
-        raise HTTPException(404, f"unknown indicator {indicator_id!r}") from None
-    if indicator.source != "dossier":
-        raise HTTPException(
-            422, f"indicator {indicator_id} is counted from {indicator.source} data, not dossiers"
-        )
+    _source_indicator(board, indicator_id, "dossier")
     resolved = _period(calendar, clock, period)
     as_of = await _as_of(session) or clock.now()
     basis = PROCESSING_BASED if indicator_id in PROCESSING_INDICATORS else RECEIPT_BASED
@@ -403,6 +421,64 @@ async def indicator_dossiers(
                 numerator=value,
             )
             for dossier, value in members[start : start + page_size]
+        ],
+    )
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/feedback",
+    response_model=schemas.FeedbackAuditPage,
+    responses=ERRORS,
+)
+async def indicator_feedback(
+    code: str,
+    indicator_id: str,
+    request: Request,
+    session: SessionDep,
+    board: BoardDep,
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: PeriodParam = "month",
+    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.FeedbackAuditPage:
+    """The citizens' feedback (PAKN) counted in 5.1, 5.2 or 5.3 for a unit and period."""
+    unit = await _known_unit(session, code)
+    _source_indicator(board, indicator_id, "feedback")
+    resolved = _period(calendar, clock, period)
+    as_of = await _as_of(session) or clock.now()
+    candidates = await repository.feedback_candidates(
+        session,
+        None if unit.level == "PROVINCE" else code,
+        # 5.2 counts feedback still open in the period, whenever it was received.
+        None if indicator_id == FEEDBACK_ON_TIME else resolved.start,
+        resolved.end,
+    )
+    workdays = request.app.state.workdays
+    members = feedback_counted_in(candidates, resolved, indicator_id, as_of, calendar, workdays)
+    if part == "numerator":
+        members = [(item, value) for item, value in members if value > 0]
+    start = (page - 1) * page_size
+    return schemas.FeedbackAuditPage(
+        unit=_unit_out(unit),
+        period=_period_out(resolved),
+        indicator=indicator_id,
+        as_of=as_of,
+        part=part,
+        total=len(members),
+        page=page,
+        page_size=page_size,
+        items=[
+            schemas.FeedbackAuditItem(
+                feedback_id=item.feedback_id,
+                unit_code=item.unit_code,
+                status=item.status,
+                received_at=item.received_at,
+                late=item.late,
+                in_numerator=value > 0,
+            )
+            for item, value in members[start : start + page_size]
         ],
     )
 

@@ -35,7 +35,8 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
         app.state.sessions = create_sessionmaker(engine)
         methodologies = Methodologies(settings.methodology_version, settings.methodology_dir)
-        catalogue = CatalogueCache(settings.working_calendar())
+        app.state.workdays = settings.working_calendar()
+        catalogue = CatalogueCache(app.state.workdays)
         app.state.boards = {
             version: ScoreBoard(
                 methodology, settings.api_score_cache_size, catalogue, settings.province_code

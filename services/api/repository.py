@@ -14,6 +14,7 @@ from shared.models import (
     DeadLetter,
     Dossier,
     Event,
+    Feedback,
     IndicatorCount,
     IngestCount,
     PeriodVersion,
@@ -215,5 +216,21 @@ async def audit_candidates(
         )
     rows = await session.scalars(
         select(Dossier).where(*conditions).order_by(Dossier.received_at, Dossier.dossier_code)
+    )
+    return list(rows)
+
+
+async def feedback_candidates(
+    session: AsyncSession, unit_code: str | None, received_from: datetime | None, end: datetime
+) -> list[Feedback]:
+    """Feedback that may count in a period: received before its end (and, unless
+    `received_from` is None, not before that). The rules decide which do."""
+    conditions = [Feedback.received_at < end]
+    if received_from is not None:
+        conditions.append(Feedback.received_at >= received_from)
+    if unit_code is not None:
+        conditions.append(Feedback.unit_code == unit_code)
+    rows = await session.scalars(
+        select(Feedback).where(*conditions).order_by(Feedback.received_at, Feedback.feedback_id)
     )
     return list(rows)

@@ -88,6 +88,11 @@ class IndicatorOut(_Schema):
         description="Where the procedures (communes, for 4.6) behind the counts are listed.",
         examples=["/units/so-tu-phap/indicators/3.1/catalogue?period=2026-W48"],
     )
+    feedback: str | None = Field(
+        default=None,
+        description="Where the citizens' feedback behind the counts is listed (5.1, 5.2, 5.3).",
+        examples=["/units/so-tu-phap/indicators/5.2/feedback?period=2026-W48"],
+    )
 
 
 class UnitDetail(_Schema):
@@ -149,6 +154,27 @@ class AuditPage(_Schema):
     page: int
     page_size: int
     items: list[AuditItem]
+
+
+class FeedbackAuditItem(_Schema):
+    feedback_id: str = Field(examples=["PAKN-19-000042"])
+    unit_code: str | None
+    status: str | None = Field(examples=["PUBLISHED"])
+    received_at: datetime | None
+    late: bool = Field(description="Missed a deadline, as of the last evaluation.")
+    in_numerator: bool
+
+
+class FeedbackAuditPage(_Schema):
+    unit: UnitOut
+    period: PeriodOut
+    indicator: str = Field(examples=["5.2"])
+    as_of: datetime | None = Field(description="The instant the feedback is evaluated at.")
+    part: str = Field(examples=["denominator"])
+    total: int
+    page: int
+    page_size: int
+    items: list[FeedbackAuditItem]
 
 
 class CatalogueAuditItem(_Schema):

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api import repository
 from services.api.repository import PeriodState, UnitRecord
 from shared.methodology import Methodology, Ratio, UnitScore, score
-from shared.models import CATALOGUE_VERSION, Dossier
+from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period
 from shared.rules.catalogue import CatalogueRules
 from shared.rules.contributions import contributions
 from shared.rules.dossier import read_facts
+from shared.rules.feedback import feedback_contributions, read_feedback
 from shared.workdays import WorkingCalendar
 
 
@@ -156,6 +157,27 @@ class ScoreBoard:
             ranked.append(Ranked(rank, unit, unit_score))
             previous = unit_score.total
         return ranked
+
+
+def feedback_counted_in(
+    feedback: list[Feedback],
+    period: Period,
+    indicator_id: str,
+    as_of: datetime,
+    calendar: Calendar,
+    workdays: WorkingCalendar,
+) -> list[tuple[Feedback, int]]:
+    """The feedback in an indicator's denominator for a period, with what each adds to the
+    numerator: the rules scoring applies, at the instant the counts stand at."""
+    members = []
+    for item in feedback:
+        cells = feedback_contributions(
+            read_feedback(item.state), as_of, calendar, [period.kind], workdays
+        ).cells
+        cell = cells.get((period.key, indicator_id))
+        if cell is not None and cell[1] > 0:
+            members.append((item, cell[0]))
+    return members
 
 
 def counted_in(

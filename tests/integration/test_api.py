@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from shared.clock import ManualClock
-from tests.factories import dossier_event, received, unit_event
+from tests.factories import dossier_event, feedback_event, received, unit_event
 from tests.integration import harness
 from tests.integration.store import step_until_idle, store
 
@@ -92,6 +92,7 @@ async def test_unit_detail_lists_every_indicator_and_the_province_pools_counts(
         "scored": True,
         "dossiers": "/units/SO-B/indicators/2.1/dossiers?period=2026-W47",
         "catalogue": None,
+        "feedback": None,
     }
     assert body["total"] == pytest.approx(sum(g["points"] for g in body["groups"]))
     province = (await client.get("/units/19", params={"period": "2026-W47"})).json()
@@ -279,3 +280,36 @@ async def test_catalogue_indicators_and_unknown_ids_are_refused_with_a_message(
     assert "counted from catalog data" in catalogue.json()["detail"]
     unknown = await client.get("/units/SO-A/indicators/9.9/dossiers")
     assert (unknown.status_code, unknown.json()["detail"]) == (404, "unknown indicator '9.9'")
+
+
+async def test_feedback_indicators_list_the_feedback_behind_them(
+    db_url: str, client: httpx.AsyncClient
+) -> None:
+    await store(
+        db_url,
+        [
+            feedback_event(
+                "F1", "RECEIVED", NOW - 5 * DAY, unit_code="SO-A", category="REGULATION"
+            ),
+            feedback_event("F1", "ANSWERED", NOW - 4 * DAY, unit_code="SO-A"),
+            feedback_event("F1", "PUBLISHED", NOW - 3 * DAY, unit_code="SO-A", rating="SATISFIED"),
+            # Received in October, never answered: still open, and late, in November.
+            feedback_event("F2", "RECEIVED", NOW - 25 * DAY, unit_code="SO-A"),
+        ],
+    )
+    await step_until_idle(db_url, ManualClock(NOW))
+    detail = (await client.get("/units/SO-A", params={"period": "2026-11"})).json()
+    link = next(i["feedback"] for i in detail["indicators"] if i["id"] == "5.2")
+    assert link == "/units/SO-A/indicators/5.2/feedback?period=2026-11"
+    on_time = (await client.get(link)).json()
+    assert [(i["feedback_id"], i["in_numerator"], i["late"]) for i in on_time["items"]] == [
+        ("F2", False, True),
+        ("F1", True, False),
+    ]
+    # 5.3 counts only the feedback first received in the period.
+    satisfied = (await client.get("/units/SO-A/indicators/5.3/feedback?period=2026-11")).json()
+    assert [i["feedback_id"] for i in satisfied["items"]] == ["F1"]
+    province = (await client.get("/units/19/indicators/5.2/feedback?period=2026-11")).json()
+    assert province["total"] == 2
+    wrong = await client.get("/units/SO-A/indicators/2.1/feedback")
+    assert wrong.status_code == 422
