@@ -1,7 +1,9 @@
-"""Reporting periods in the province's local time: ISO week, month, quarter, half-year, year.
+"""Reporting periods in the province's local time: ISO week, month, quarter, half-year, year,
+and any range of days.
 
 A period is half-open, `[start, end)`. Keys read like the province's reports: `2026-W48`,
-`2026-11`, `2026-Q4`, `2026-H2`, `2026`.
+`2026-11`, `2026-Q4`, `2026-H2`, `2026`; a range names its first and last days,
+`2026-11-03..2026-11-17`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,20 @@ class PeriodKind(StrEnum):
     QUARTER = "quarter"
     HALF = "half"
     YEAR = "year"
+    # Any run of days: not kept incrementally, computed when asked for.
+    RANGE = "range"
 
 
-ALL_KINDS: tuple[PeriodKind, ...] = tuple(PeriodKind)
+# The kinds of the calendar, each counted incrementally.
+ALL_KINDS: tuple[PeriodKind, ...] = (
+    PeriodKind.WEEK,
+    PeriodKind.MONTH,
+    PeriodKind.QUARTER,
+    PeriodKind.HALF,
+    PeriodKind.YEAR,
+)
+MAX_RANGE_DAYS = 366
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 _KEY_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     (PeriodKind.WEEK, re.compile(r"^(\d{4})-W(\d{2})$")),
@@ -105,7 +118,24 @@ class Calendar:
         return self._period(period.kind, _next_first_day(period.kind, period.start.date()))
 
     def preceding(self, period: Period) -> Period:
+        """The period of the same kind just before; for a range, as many days just before."""
+        if period.kind is PeriodKind.RANGE:
+            first, last = self._days(period)
+            length = last - first + timedelta(days=1)
+            return self.day_range(first - length, first - timedelta(days=1))
         return self.period_of(period.kind, period.start - timedelta(seconds=1))
+
+    def day_range(self, first: date, last: date) -> Period:
+        if last < first:
+            raise PeriodError(f"a range ends on or after its first day, not {first}..{last}")
+        if (last - first).days >= MAX_RANGE_DAYS:
+            raise PeriodError(f"a range is at most {MAX_RANGE_DAYS} days long")
+        start = datetime.combine(first, datetime.min.time(), self.tz)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), self.tz)
+        return Period(PeriodKind.RANGE, f"{first}..{last}", start, end)
+
+    def _days(self, period: Period) -> tuple[date, date]:
+        return period.start.date(), (period.end - timedelta(days=1)).date()
 
     def span(self, kind: PeriodKind, first: datetime, last: datetime) -> list[Period]:
         """Every period of `kind` from the one holding `first` to the one holding `last`."""
@@ -117,6 +147,12 @@ class Calendar:
         return periods
 
     def parse(self, key: str) -> Period:
+        if match := _RANGE.match(key):
+            try:
+                first, last = (date.fromisoformat(match.group(i)) for i in (1, 2))
+            except ValueError as error:
+                raise PeriodError(f"{key!r} is not a valid range: {error}") from None
+            return self.day_range(first, last)
         for kind, pattern in _KEY_PATTERNS:
             match = pattern.match(key)
             if not match:
@@ -138,7 +174,8 @@ class Calendar:
             return self._period(kind, first)
         raise PeriodError(
             f"{key!r} is not a period: use week, month, quarter, half or year for the current "
-            "one, or a key like 2026-W48, 2026-11, 2026-Q4, 2026-H2 or 2026"
+            "one, a key like 2026-W48, 2026-11, 2026-Q4, 2026-H2 or 2026, or a range of days "
+            "like 2026-11-03..2026-11-17"
         )
 
     def resolve(self, name_or_key: str, now: datetime) -> Period:
@@ -147,4 +184,6 @@ class Calendar:
             kind = PeriodKind(name_or_key)
         except ValueError:
             return self.parse(name_or_key)
+        if kind is PeriodKind.RANGE:
+            raise PeriodError("a range is named by its days, like 2026-11-03..2026-11-17")
         return self.period_of(kind, now)

@@ -88,10 +88,11 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 PeriodParam = Annotated[
     str,
     Query(
-        description="week, month, quarter, half or year for the current one, or a key: "
-        "2026-W48, 2026-11, 2026-Q4, 2026-H2, 2026",
-        examples=["week", "2026-W48"],
-        max_length=16,
+        description="week, month, quarter, half or year for the current one, a key: "
+        "2026-W48, 2026-11, 2026-Q4, 2026-H2, 2026, or a range of days (at most 366; computed "
+        "when asked, so poll the named periods): 2026-11-03..2026-11-17",
+        examples=["week", "2026-W48", "2026-11-03..2026-11-17"],
+        max_length=32,
     ),
 ]
 
@@ -314,7 +315,7 @@ async def unit_overdue(
     clock: ClockDep,
     period: Annotated[
         str | None,
-        Query(description="Only dossiers still being processed in this period", max_length=16),
+        Query(description="Only dossiers still being processed in this period", max_length=32),
     ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -396,7 +397,7 @@ async def indicator_dossiers(
         resolved.start,
         resolved.end,
     )
-    members = counted_in(candidates, resolved, indicator_id, as_of, calendar)
+    members = counted_in(candidates, resolved, indicator_id, as_of)
     if part == "numerator":
         members = [(dossier, value) for dossier, value in members if value > 0]
     start = (page - 1) * page_size
@@ -456,7 +457,7 @@ async def indicator_feedback(
         resolved.end,
     )
     workdays = request.app.state.workdays
-    members = feedback_counted_in(candidates, resolved, indicator_id, as_of, calendar, workdays)
+    members = feedback_counted_in(candidates, resolved, indicator_id, as_of, workdays)
     if part == "numerator":
         members = [(item, value) for item, value in members if value > 0]
     start = (page - 1) * page_size
@@ -512,7 +513,7 @@ async def indicator_catalogue(
     now = clock.now()
     versions = await board.versions(session, calendar, resolved, now)
     rules = await board.catalogue.rules(session, versions.catalogue)
-    activity = (await repository.period_counts(session, resolved.key)).activity
+    activity = (await board.stored_counts(session, resolved)).activity
     province = board.province_code
     members: list[tuple[str, Member]]
     if indicator_id in PROVINCIAL_INDICATORS or unit.code != province:

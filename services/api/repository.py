@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,6 +68,26 @@ class PeriodCounts:
     activity: dict[str, dict[str, set[str]]]
 
 
+def split_counts(rows: Iterable[tuple[str, str, int, int]]) -> PeriodCounts:
+    """(unit, indicator or activity cell, numerator, denominator) rows, sorted out."""
+    counts: defaultdict[str, dict[str, Ratio]] = defaultdict(dict)
+    active: list[tuple[str, str]] = []
+    for unit_code, indicator_id, numerator, denominator in rows:
+        if ACTIVITY_SEPARATOR in indicator_id:
+            if denominator > 0:
+                active.append((unit_code, indicator_id))
+        else:
+            counts[unit_code][indicator_id] = Ratio(numerator, denominator)
+    return PeriodCounts(dict(counts), activity_by_unit(active))
+
+
+async def position_state(session: AsyncSession) -> PeriodState:
+    """For periods not kept incrementally (ranges): the instant scoring's counts stand at,
+    which moves with every step."""
+    row = (await session.execute(select(ScoringPosition.as_of))).first()
+    return PeriodState(int(row.as_of.timestamp() * 1_000_000) if row else 0, None)
+
+
 async def period_counts(session: AsyncSession, period_key: str) -> PeriodCounts:
     result = await session.execute(
         select(
@@ -76,15 +97,7 @@ async def period_counts(session: AsyncSession, period_key: str) -> PeriodCounts:
             IndicatorCount.denominator,
         ).where(IndicatorCount.period_key == period_key)
     )
-    counts: defaultdict[str, dict[str, Ratio]] = defaultdict(dict)
-    active: list[tuple[str, str]] = []
-    for unit_code, indicator_id, numerator, denominator in result:
-        if ACTIVITY_SEPARATOR in indicator_id:
-            if denominator > 0:
-                active.append((unit_code, indicator_id))
-        else:
-            counts[unit_code][indicator_id] = Ratio(numerator, denominator)
-    return PeriodCounts(dict(counts), activity_by_unit(active))
+    return split_counts((u, i, n, d) for u, i, n, d in result)
 
 
 async def catalogue(session: AsyncSession) -> Catalogue:

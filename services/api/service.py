@@ -10,14 +10,20 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository
-from services.api.repository import PeriodState, UnitRecord
+from services.api.repository import PROCESSING_BASED, PeriodCounts, PeriodState, UnitRecord
 from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
-from shared.periods import Calendar, Period
+from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules
-from shared.rules.contributions import contributions
+from shared.rules.contributions import (
+    NOTHING,
+    CountDeltas,
+    add_difference,
+    contribution_in,
+    with_province,
+)
 from shared.rules.dossier import read_facts
-from shared.rules.feedback import feedback_contributions, read_feedback
+from shared.rules.feedback import feedback_contribution_in, read_feedback
 from shared.workdays import WorkingCalendar
 
 
@@ -94,6 +100,11 @@ class ScoreBoard:
     async def versions(
         self, session: AsyncSession, calendar: Calendar, period: Period, now: datetime
     ) -> Versions:
+        if period.kind is PeriodKind.RANGE:
+            state = await repository.position_state(session)
+            return Versions(
+                state, state, await self.catalogue.version(session), self.catalogue.day(now)
+            )
         return Versions(
             await repository.period_state(session, period.key),
             await repository.period_state(session, calendar.preceding(period).key),
@@ -130,7 +141,7 @@ class ScoreBoard:
         self, session: AsyncSession, period: Period, versions: Versions
     ) -> dict[str, dict[str, Ratio]]:
         """The period's counts, with the catalogue's indicators computed from its activity."""
-        stored = await repository.period_counts(session, period.key)
+        stored = await self.stored_counts(session, period)
         rules = await self.catalogue.rules(session, versions.catalogue)
         end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
         counts = stored.indicators
@@ -140,6 +151,42 @@ class ScoreBoard:
         for unit, ratios in catalogue.items():
             counts.setdefault(unit, {}).update(ratios)
         return counts
+
+    async def stored_counts(self, session: AsyncSession, period: Period) -> PeriodCounts:
+        """What scoring keeps for a named period; what its rules give for a range."""
+        if period.kind is PeriodKind.RANGE:
+            return await self.range_counts(session, period)
+        return await repository.period_counts(session, period.key)
+
+    async def range_counts(self, session: AsyncSession, period: Period) -> PeriodCounts:
+        """A range's counts, from the stored states of the dossiers and feedback in it, by the
+        rules scoring applies, as of the instant scoring's counts stand at. Ranges are for
+        reports: this reads every dossier of the range, where a named period reads its counts."""
+        position = await repository.scoring_position(session)
+        if position is None:
+            return PeriodCounts({}, {})
+        as_of = position.as_of
+        deltas: CountDeltas = {}
+        dossiers = await repository.audit_candidates(
+            session, None, PROCESSING_BASED, period.start, period.end
+        )
+        for dossier in dossiers:
+            facts = read_facts(dossier.state)
+            if facts.unit_code is not None:
+                add_difference(
+                    deltas, facts.unit_code, contribution_in(facts, period, as_of), NOTHING
+                )
+        workdays = self.catalogue.workdays
+        for item in await repository.feedback_candidates(session, None, None, period.end):
+            facts_of = read_feedback(item.state)
+            if facts_of.unit_code is not None:
+                contribution = feedback_contribution_in(facts_of, period, as_of, workdays)
+                add_difference(deltas, facts_of.unit_code, contribution, NOTHING)
+        pooled = with_province(deltas, self.province_code)
+        return repository.split_counts(
+            (unit, indicator, numerator, denominator)
+            for (unit, _, indicator), (numerator, denominator) in pooled.items()
+        )
 
     def unit_score(self, scores: dict[str, UnitScore], unit_code: str) -> UnitScore:
         return scores.get(unit_code) or score(self.methodology, {})
@@ -164,16 +211,13 @@ def feedback_counted_in(
     period: Period,
     indicator_id: str,
     as_of: datetime,
-    calendar: Calendar,
     workdays: WorkingCalendar,
 ) -> list[tuple[Feedback, int]]:
     """The feedback in an indicator's denominator for a period, with what each adds to the
     numerator: the rules scoring applies, at the instant the counts stand at."""
     members = []
     for item in feedback:
-        cells = feedback_contributions(
-            read_feedback(item.state), as_of, calendar, [period.kind], workdays
-        ).cells
+        cells = feedback_contribution_in(read_feedback(item.state), period, as_of, workdays).cells
         cell = cells.get((period.key, indicator_id))
         if cell is not None and cell[1] > 0:
             members.append((item, cell[0]))
@@ -181,22 +225,14 @@ def feedback_counted_in(
 
 
 def counted_in(
-    dossiers: list[Dossier],
-    period: Period,
-    indicator_id: str,
-    as_of: datetime,
-    calendar: Calendar,
+    dossiers: list[Dossier], period: Period, indicator_id: str, as_of: datetime
 ) -> list[tuple[Dossier, int]]:
     """The dossiers in an indicator's denominator for a period, each with what it adds to the
     numerator: the very rules scoring applies, evaluated at the instant the counts stand at."""
     members = []
     for dossier in dossiers:
         facts = read_facts(dossier.state)
-        cell = (
-            contributions(facts, as_of, calendar, [period.kind])
-            .all_cells()
-            .get((period.key, indicator_id))
-        )
+        cell = contribution_in(facts, period, as_of).all_cells().get((period.key, indicator_id))
         if cell is not None and cell[1] > 0:
             members.append((dossier, cell[0]))
     return members

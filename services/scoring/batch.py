@@ -7,23 +7,21 @@ tested exhaustively on this code alone; `service.py` wraps it in a database tran
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from shared.periods import Calendar, PeriodKind
-from shared.rules.catalogue import ACTIVITY_SEPARATOR
 from shared.rules.contributions import (
     NOTHING,
     Contribution,
     CountDeltas,
-    CountKey,
     add_difference,
     contributions,
     next_transition,
     outcome_now,
+    with_province,
 )
 from shared.rules.dossier import (
     Facts,
@@ -169,7 +167,7 @@ class Scorer(Generic[RowT]):
             if unit:
                 result.units_seen.add(unit)
             result.rows.append(row)
-        result.deltas = self._with_province(deltas)
+        result.deltas = with_province(deltas, self.province_code)
         return result
 
     def forget(self) -> None:
@@ -189,21 +187,6 @@ class Scorer(Generic[RowT]):
         self._written[(code, at)] = (unit_code, contribution)
         while len(self._written) > self.memo_size:
             del self._written[next(iter(self._written))]
-
-    def _with_province(self, deltas: CountDeltas) -> CountDeltas:
-        """Drop cells that cancelled out; pool every unit's cells into the province's, but for
-        procedure activity: the province's catalogue indicators pool its units' counts."""
-        pooled: defaultdict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
-        for (unit, period, indicator), (numerator, denominator) in deltas.items():
-            if unit != self.province_code and ACTIVITY_SEPARATOR not in indicator:
-                cell = pooled[(self.province_code, period, indicator)]
-                cell[0] += numerator
-                cell[1] += denominator
-        for key, (numerator, denominator) in pooled.items():
-            cell = deltas.setdefault(key, [0, 0])
-            cell[0] += numerator
-            cell[1] += denominator
-        return {key: value for key, value in deltas.items() if value != [0, 0]}
 
 
 class DossierRules:

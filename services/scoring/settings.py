@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import field_validator
+
 from shared.periods import ALL_KINDS, PeriodKind
 from shared.settings import CommonSettings
 
@@ -10,3 +12,10 @@ class ScoringSettings(CommonSettings):
     # How often an idle scorer looks for new events and due dossiers.
     scoring_idle_poll_seconds: float = 0.1
     scoring_period_kinds: tuple[PeriodKind, ...] = ALL_KINDS
+
+    @field_validator("scoring_period_kinds")
+    @classmethod
+    def _calendar_kinds_only(cls, kinds: tuple[PeriodKind, ...]) -> tuple[PeriodKind, ...]:
+        if PeriodKind.RANGE in kinds:
+            raise ValueError("ranges are computed when asked for, not kept: leave out 'range'")
+        return kinds

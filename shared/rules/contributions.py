@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.periods import Calendar, PeriodKind
-from shared.rules.catalogue import activity_id
+from shared.periods import Calendar, Period, PeriodKind
+from shared.rules.catalogue import ACTIVITY_SEPARATOR, activity_id
 from shared.rules.dossier import Facts
 from shared.rules.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
 
@@ -113,21 +113,44 @@ def contributions(
             outcome = outcomes.get(as_of)
             if outcome is None:
                 outcome = outcomes[as_of] = evaluate(facts, as_of)
-            if outcome.finished and outcome.end < period.start:
-                continue  # finished before this period (a lower-priority end step)
-            seconds = finished = 0
-            if outcome.finished and period.contains(outcome.end):
-                seconds = max(int((outcome.adjusted_end - received).total_seconds()), 0)
-                finished = 1
-            processing[period.key] = (
-                int(outcome.on_time),
-                int(_satisfied(facts, outcome)),
-                seconds,
-                finished,
-            )
+            counted = _processing_in(facts, period, outcome)
+            if counted is not None:
+                processing[period.key] = counted
     return Contribution(
         receipt_keys=tuple(calendar.period_of(kind, received).key for kind in kinds),
         receipt=tuple(receipt_counts(facts)),
+        processing=processing,
+    )
+
+
+def _processing_in(facts: Facts, period: Period, outcome: Outcome) -> Processing | None:
+    """What a dossier processed during `period` adds there, given its outcome at the end."""
+    assert facts.received_at is not None
+    if outcome.finished and outcome.end < period.start:
+        return None  # finished before this period (a lower-priority end step)
+    seconds = finished = 0
+    if outcome.finished and period.contains(outcome.end):
+        seconds = max(int((outcome.adjusted_end - facts.received_at).total_seconds()), 0)
+        finished = 1
+    return (int(outcome.on_time), int(_satisfied(facts, outcome)), seconds, finished)
+
+
+def contribution_in(facts: Facts, period: Period, now: datetime) -> Contribution:
+    """A dossier's share of one period's counts, for any period (a date range too): the same
+    rules as `contributions`, for a period that is not kept incrementally."""
+    received = facts.received_at
+    if received is None or received > now or not facts.accepted or received >= period.end:
+        return NOTHING
+    last_end = end_of_processing(facts, now) or now
+    processing: dict[str, Processing] = {}
+    if period.start <= last_end:
+        counted = _processing_in(facts, period, evaluate(facts, min(period.end, now)))
+        if counted is not None:
+            processing[period.key] = counted
+    in_period = period.contains(received)
+    return Contribution(
+        receipt_keys=(period.key,) if in_period else (),
+        receipt=tuple(receipt_counts(facts)) if in_period else (),
         processing=processing,
     )
 
@@ -209,3 +232,19 @@ def add_difference(deltas: CountDeltas, unit: str, new: Contribution, old: Contr
 
 
 _NOT_COUNTED: Processing = (0, 0, 0, 0)
+
+
+def with_province(deltas: CountDeltas, province_code: str) -> CountDeltas:
+    """Drop cells that cancelled out; pool every unit's cells into the province's, but for
+    procedure activity: the province's catalogue indicators pool its units' counts."""
+    pooled: dict[CountKey, list[int]] = {}
+    for (unit, period, indicator), (numerator, denominator) in deltas.items():
+        if unit != province_code and ACTIVITY_SEPARATOR not in indicator:
+            cell = pooled.setdefault((province_code, period, indicator), [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
+    for key, (numerator, denominator) in pooled.items():
+        cell = deltas.setdefault(key, [0, 0])
+        cell[0] += numerator
+        cell[1] += denominator
+    return {key: value for key, value in deltas.items() if value != [0, 0]}

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.periods import Calendar, PeriodKind
+from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.contributions import NOTHING, Cells, Contribution
 from shared.rules.dossier import Mark, State
 from shared.workdays import WorkingCalendar
@@ -117,13 +117,10 @@ def feedback_contributions(
         return NOTHING
     cells: Cells = {}
     at_now = evaluate_feedback(facts, now, workdays)
-    satisfied = not at_now.late and facts.rating != "UNSATISFIED" and not facts.raised_again
     ended = _end(facts, now)
     outcomes: dict[datetime, FeedbackOutcome] = {now: at_now}
     for kind in kinds:
-        key = calendar.period_of(kind, received).key
-        cells[(key, SATISFIED)] = (int(satisfied), 1)
-        cells[(key, BY_CATEGORY)] = (int(facts.category == "REGULATION"), 1)
+        _add_receipt_cells(cells, calendar.period_of(kind, received).key, facts, at_now)
         for period in calendar.span(kind, received, ended or now):
             as_of = min(period.end, now)
             outcome = outcomes.get(as_of)
@@ -131,6 +128,32 @@ def feedback_contributions(
                 outcome = outcomes[as_of] = evaluate_feedback(facts, as_of, workdays)
             cells[(period.key, ON_TIME)] = (int(not outcome.late), 1)
     return Contribution(cells=cells)
+
+
+def feedback_contribution_in(
+    facts: FeedbackFacts, period: Period, now: datetime, workdays: WorkingCalendar
+) -> Contribution:
+    """A feedback's share of one period's counts, for any period (a date range too): the same
+    rules as `feedback_contributions`, for a period that is not kept incrementally."""
+    received = facts.received_at
+    if received is None or received > now or received >= period.end:
+        return NOTHING
+    cells: Cells = {}
+    if period.contains(received):
+        _add_receipt_cells(cells, period.key, facts, evaluate_feedback(facts, now, workdays))
+    if period.start <= (_end(facts, now) or now):
+        outcome = evaluate_feedback(facts, min(period.end, now), workdays)
+        cells[(period.key, ON_TIME)] = (int(not outcome.late), 1)
+    return Contribution(cells=cells)
+
+
+def _add_receipt_cells(
+    cells: Cells, period_key: str, facts: FeedbackFacts, at_now: FeedbackOutcome
+) -> None:
+    """5.3 and 5.1, in the period the feedback was received in."""
+    satisfied = not at_now.late and facts.rating != "UNSATISFIED" and not facts.raised_again
+    cells[(period_key, SATISFIED)] = (int(satisfied), 1)
+    cells[(period_key, BY_CATEGORY)] = (int(facts.category == "REGULATION"), 1)
 
 
 def _end(facts: FeedbackFacts, as_of: datetime) -> datetime | None:

@@ -313,3 +313,41 @@ async def test_feedback_indicators_list_the_feedback_behind_them(
     assert province["total"] == 2
     wrong = await client.get("/units/SO-A/indicators/2.1/feedback")
     assert wrong.status_code == 422
+
+
+async def test_a_range_of_days_scores_like_the_named_period_it_matches(
+    client: httpx.AsyncClient,
+) -> None:
+    days = "2026-11-16..2026-11-22"  # Monday to Sunday: week 47
+    for unit in ("SO-B", "XA-A", "19"):
+        week = (await client.get(f"/units/{unit}", params={"period": "2026-W47"})).json()
+        ranged = (await client.get(f"/units/{unit}", params={"period": days})).json()
+        assert ranged["period"]["key"] == days
+        assert ranged["indicators"] == [
+            {**i, "dossiers": i["dossiers"] and i["dossiers"].replace("2026-W47", days)}
+            | {
+                "catalogue": i["catalogue"] and i["catalogue"].replace("2026-W47", days),
+                "feedback": i["feedback"] and i["feedback"].replace("2026-W47", days),
+            }
+            for i in week["indicators"]
+        ]
+        assert ranged["total"] == week["total"]
+    rankings = (await client.get("/rankings", params={"period": days})).json()
+    assert [(i["rank"], i["unit"]["code"]) for i in rankings["items"]] == [
+        (1, "SO-A"),
+        (1, "SO-C"),
+        (3, "SO-B"),
+    ]
+    # A shorter range: only Tuesday 17/11, when A0..C1 were received.
+    tuesday = (await client.get("/units/SO-B", params={"period": "2026-11-17..2026-11-17"})).json()
+    ontime = next(i for i in tuesday["indicators"] if i["id"] == "2.1")
+    assert (ontime["numerator"], ontime["denominator"]) == (2, 2)  # B1 was not yet late then
+    audit = (
+        await client.get(
+            "/units/SO-B/indicators/2.1/dossiers", params={"period": days, "part": "numerator"}
+        )
+    ).json()
+    assert [i["dossier_code"] for i in audit["items"]] == ["B0"]
+    bad = await client.get("/units/SO-B", params={"period": "2026-11-22..2026-11-16"})
+    assert bad.status_code == 422
+    assert "ends on or after" in bad.json()["detail"]

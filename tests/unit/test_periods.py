@@ -44,3 +44,29 @@ def test_a_kind_name_means_the_current_period(calendar: Calendar) -> None:
     now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
     assert calendar.resolve("quarter", now).key == "2026-Q4"
     assert calendar.resolve("2025-W01", now).key == "2025-W01"
+
+
+def test_a_range_of_days_is_a_period_and_its_predecessor_has_as_many_days() -> None:
+    calendar = Calendar()
+    week = calendar.parse("2026-W47")
+    days = calendar.parse("2026-11-16..2026-11-22")
+    assert (days.start, days.end) == (week.start, week.end)
+    assert days.kind is PeriodKind.RANGE
+    assert calendar.preceding(days).key == "2026-11-09..2026-11-15"
+    assert calendar.resolve("2026-11-16..2026-11-16", datetime.now(UTC)).key == (
+        "2026-11-16..2026-11-16"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("2026-11-17..2026-11-03", "ends on or after"),
+        ("2025-01-01..2026-12-31", "at most 366 days"),
+        ("2026-02-30..2026-03-02", "not a valid range"),
+        ("range", "named by its days"),
+    ],
+)
+def test_bad_ranges_are_refused_with_a_reason(key: str, message: str) -> None:
+    with pytest.raises(PeriodError, match=message):
+        Calendar().resolve(key, datetime.now(UTC))

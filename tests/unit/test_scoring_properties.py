@@ -15,7 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.periods import ALL_KINDS
-from shared.rules.contributions import contributions, next_transition
+from shared.rules.contributions import contribution_in, contributions, next_transition
+from shared.rules.dossier import apply_event, empty_state
+from shared.rules.feedback import REGISTER_FIELDS as FEEDBACK_FIELDS
+from shared.rules.feedback import feedback_contribution_in, feedback_contributions, read_feedback
+from shared.workdays import WorkingCalendar
 from tests.factories import dossier_event, feedback_event, rating
 from tests.unit.scoring_helpers import (
     CALENDAR,
@@ -28,6 +32,7 @@ from tests.unit.scoring_helpers import (
 )
 
 START = datetime(2026, 9, 20, 1, 0, tzinfo=UTC)
+WORKDAYS = WorkingCalendar()
 END = START + timedelta(days=75)
 FLAGS = (
     "synced_to_national_portal",
@@ -228,3 +233,43 @@ def test_feedback_rebuild_equals_incremental_in_any_order(data: st.DataObject) -
         data.draw(deliveries(payloads + again)), InMemoryScoring(feedback_scorer())
     )
     assert counts == rebuild(payloads, as_of, feedback_scorer())
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_period_computed_alone_counts_what_the_incremental_contributions_count(
+    data: st.DataObject,
+) -> None:
+    """Ranges are computed with `contribution_in`: for the named periods it must agree with the
+    contributions scoring keeps, cell for cell."""
+    payloads = data.draw(province_history())
+    code = data.draw(st.sampled_from(sorted({p["dossier_code"] for p in payloads})))
+    facts = facts_of(p for p in payloads if p["dossier_code"] == code)
+    now = START + timedelta(hours=data.draw(st.integers(0, 24 * 75)))
+    kind = data.draw(st.sampled_from(ALL_KINDS))
+    period = CALENDAR.period_of(kind, START + timedelta(hours=data.draw(st.integers(0, 24 * 75))))
+    every = contributions(facts, now, CALENDAR, [kind]).all_cells()
+    assert contribution_in(facts, period, now).all_cells() == {
+        cell: value for cell, value in every.items() if cell[0] == period.key
+    }
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_period_computed_alone_counts_the_feedback_the_incremental_counts_do(
+    data: st.DataObject,
+) -> None:
+    payloads = data.draw(feedback_history())
+    code = data.draw(st.sampled_from(sorted({p["feedback_id"] for p in payloads})))
+    state = empty_state()
+    for payload in payloads:
+        if payload["feedback_id"] == code:
+            apply_event(state, payload, FEEDBACK_FIELDS)
+    facts = read_feedback(state)
+    now = START + timedelta(hours=data.draw(st.integers(0, 24 * 75)))
+    kind = data.draw(st.sampled_from(ALL_KINDS))
+    period = CALENDAR.period_of(kind, START + timedelta(hours=data.draw(st.integers(0, 24 * 75))))
+    every = feedback_contributions(facts, now, CALENDAR, [kind], WORKDAYS).cells
+    assert feedback_contribution_in(facts, period, now, WORKDAYS).cells == {
+        cell: value for cell, value in every.items() if cell[0] == period.key
+    }
