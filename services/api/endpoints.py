@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 import structlog
@@ -34,6 +36,7 @@ from shared.rules.feedback import ON_TIME as FEEDBACK_ON_TIME
 
 log = structlog.get_logger()
 router = APIRouter()
+T = TypeVar("T")
 PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -95,6 +98,33 @@ PeriodParam = Annotated[
         max_length=32,
     ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPaging:
+    """Which part of an indicator's members an audit lists, and which page of it."""
+
+    part: Literal["denominator", "numerator"]
+    page: int
+    page_size: int
+
+    def select(self, members: list[T], counted: Callable[[T], bool]) -> tuple[int, list[T]]:
+        """How many members are in the part, and the requested page of them."""
+        if self.part == "numerator":
+            members = [member for member in members if counted(member)]
+        start = (self.page - 1) * self.page_size
+        return len(members), members[start : start + self.page_size]
+
+
+def get_paging(
+    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditPaging:
+    return AuditPaging(part, page, page_size)
+
+
+PagingDep = Annotated[AuditPaging, Depends(get_paging)]
 
 
 def _period(calendar: Calendar, clock: Clock, name: str) -> Period:
@@ -379,10 +409,8 @@ async def indicator_dossiers(
     board: BoardDep,
     calendar: CalendarDep,
     clock: ClockDep,
+    paging: PagingDep,
     period: PeriodParam = "month",
-    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas.AuditPage:
     """The dossiers counted in an indicator's denominator (or numerator) for a unit and period."""
     unit = await _known_unit(session, code)
@@ -398,18 +426,16 @@ async def indicator_dossiers(
         resolved.end,
     )
     members = counted_in(candidates, resolved, indicator_id, as_of)
-    if part == "numerator":
-        members = [(dossier, value) for dossier, value in members if value > 0]
-    start = (page - 1) * page_size
+    total, shown = paging.select(members, lambda member: member[1] > 0)
     return schemas.AuditPage(
         unit=_unit_out(unit),
         period=_period_out(resolved),
         indicator=indicator_id,
         as_of=as_of,
-        part=part,
-        total=len(members),
-        page=page,
-        page_size=page_size,
+        part=paging.part,
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
         items=[
             schemas.AuditItem(
                 dossier_code=dossier.dossier_code,
@@ -421,7 +447,7 @@ async def indicator_dossiers(
                 in_numerator=value > 0,
                 numerator=value,
             )
-            for dossier, value in members[start : start + page_size]
+            for dossier, value in shown
         ],
     )
 
@@ -439,10 +465,8 @@ async def indicator_feedback(
     board: BoardDep,
     calendar: CalendarDep,
     clock: ClockDep,
+    paging: PagingDep,
     period: PeriodParam = "month",
-    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas.FeedbackAuditPage:
     """The citizens' feedback (PAKN) counted in 5.1, 5.2 or 5.3 for a unit and period."""
     unit = await _known_unit(session, code)
@@ -458,18 +482,16 @@ async def indicator_feedback(
     )
     workdays = request.app.state.workdays
     members = feedback_counted_in(candidates, resolved, indicator_id, as_of, workdays)
-    if part == "numerator":
-        members = [(item, value) for item, value in members if value > 0]
-    start = (page - 1) * page_size
+    total, shown = paging.select(members, lambda member: member[1] > 0)
     return schemas.FeedbackAuditPage(
         unit=_unit_out(unit),
         period=_period_out(resolved),
         indicator=indicator_id,
         as_of=as_of,
-        part=part,
-        total=len(members),
-        page=page,
-        page_size=page_size,
+        part=paging.part,
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
         items=[
             schemas.FeedbackAuditItem(
                 feedback_id=item.feedback_id,
@@ -479,7 +501,7 @@ async def indicator_feedback(
                 late=item.late,
                 in_numerator=value > 0,
             )
-            for item, value in members[start : start + page_size]
+            for item, value in shown
         ],
     )
 
@@ -496,10 +518,8 @@ async def indicator_catalogue(
     board: BoardDep,
     calendar: CalendarDep,
     clock: ClockDep,
+    paging: PagingDep,
     period: PeriodParam = "month",
-    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> schemas.CatalogueAuditPage:
     """The procedures (communes, for 4.6) counted in a catalogue indicator, with the reason each
     one is or is not in the numerator. The province lists its units' members, unit by unit."""
@@ -529,17 +549,15 @@ async def indicator_catalogue(
             for each in rules.catalogue.scored_units()
             for member in rules.unit_members(indicator_id, each, activity.get(each.code, {}))
         ]
-    if part == "numerator":
-        members = [(owner, member) for owner, member in members if member.counted]
-    start = (page - 1) * page_size
+    total, shown = paging.select(members, lambda pair: pair[1].counted)
     return schemas.CatalogueAuditPage(
         unit=_unit_out(unit),
         period=_period_out(resolved),
         indicator=indicator_id,
-        part=part,
-        total=len(members),
-        page=page,
-        page_size=page_size,
+        part=paging.part,
+        total=total,
+        page=paging.page,
+        page_size=paging.page_size,
         items=[
             schemas.CatalogueAuditItem(
                 unit_code=owner,
@@ -548,7 +566,7 @@ async def indicator_catalogue(
                 in_numerator=member.counted,
                 reason=member.reason,
             )
-            for owner, member in members[start : start + page_size]
+            for owner, member in shown
         ],
     )
 

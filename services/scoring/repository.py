@@ -285,7 +285,10 @@ async def procedure_facts(
     own events may leave unsaid."""
     query = select(Procedure.procedure_code, Procedure.paper_result_required)
     if codes is not None:
-        query = query.where(Procedure.procedure_code.in_(sorted(set(codes))))
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        query = query.where(Procedure.procedure_code.in_(wanted))
     return {
         code: {} if paper is None else {"paper_result_required": paper}
         for code, paper in await session.execute(query)

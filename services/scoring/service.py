@@ -14,6 +14,7 @@ from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_del
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION
+from shared.rules.dossier import procedure_of
 
 log = structlog.get_logger()
 
@@ -59,7 +60,7 @@ class ScoringService:
     ) -> list[str]:
         """Write the step's catalogue events; the dossiers whose procedure they changed."""
         codes = {p["procedure_code"] for p in by_kind["procedure"]}
-        before = await repository.procedure_facts(session, codes) if codes else {}
+        before = await repository.procedure_facts(session, codes)
         for kind in CATALOGUE_KINDS:
             await repository.apply_catalogue_events(session, kind, by_kind[kind])
         if not codes:
@@ -95,11 +96,7 @@ class ScoringService:
             session, {p["feedback_id"] for p in by_kind["feedback"]} | set(due_feedback)
         )
         procedures = {p["procedure_code"] for p in by_kind["dossier"] if "procedure_code" in p}
-        procedures.update(
-            record.state["f"]["procedure_code"][0]
-            for record in dossiers.values()
-            if "procedure_code" in record.state["f"]
-        )
+        procedures.update(filter(None, (procedure_of(r.state) for r in dossiers.values())))
         self.scorer.use_catalogue(await repository.procedure_facts(session, procedures))
         dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
         feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)

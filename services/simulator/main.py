@@ -38,6 +38,8 @@ class Simulator:
         self.rng = random.Random(seed)
         self.units = build_province(seed)
         self.procedures = build_procedures(self.rng, self.units)
+        # Communes share one list: each procedure once.
+        self.catalogued = list({p.code: p for ps in self.procedures.values() for p in ps}.values())
         self.factory = DossierFactory(self.rng)
         self.scale = scale
         self.malformed_rate = malformed_rate
@@ -47,13 +49,11 @@ class Simulator:
         self.feedback_serial = 0
 
     def catalog(self, at: datetime) -> list[Emission]:
-        unique = {p.code: p for procedures in self.procedures.values() for p in procedures}
-        return catalog_emissions(self.rng, self.units, list(unique.values()), at, PROVINCE_NAME)
+        return catalog_emissions(self.rng, self.units, self.catalogued, at, PROVINCE_NAME)
 
     def publications(self, first: date, last: date) -> None:
         """Queue the publishing decisions made between two days, and their publication."""
-        unique = {p.code: p for procedures in self.procedures.values() for p in procedures}
-        for procedure in unique.values():
+        for procedure in self.catalogued:
             for at, event in publication_events(self.rng, procedure, first, last, LOCAL):
                 self._queue([Emission(at.astimezone(UTC), "catalog", procedure.code, event)])
 

@@ -104,6 +104,12 @@ class Facts:
         return self.marks[-1].status if self.marks else None
 
 
+def procedure_of(state: State) -> str | None:
+    """The dossier's procedure, without reading every fact."""
+    entry = state["f"].get("procedure_code")
+    return None if entry is None else str(entry[0])
+
+
 def _first_known(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
