@@ -1,7 +1,9 @@
 """The database: the event store written by ingest, and the read models written by scoring.
 
 Only `ingest` writes `events`, `dead_letters`, `ingest_offsets` and `ingest_counts`; `api_keys` is
-written by the key command; `scoring` writes the rest. The api reads.
+written by the key command; `alerts` by scoring (dossier facts) and by the api's alerting process
+(score facts), which alone writes the alert state, relay and webhook tables; `webhooks` is also
+written by the api's subscription endpoints. `scoring` writes the rest. The api reads.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Double,
     Identity,
     Index,
     Integer,
@@ -21,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -81,6 +85,9 @@ class DeadLetter(Base):
     dead_lettered_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+    # How many arrived lately: the "dead letters growing" alert.
+    __table_args__ = (Index("ix_dead_letters_dead_lettered_at", "dead_lettered_at"),)
 
 
 class IngestOffset(Base):
@@ -186,6 +193,12 @@ class Dossier(Base):
             "received_at",
             postgresql_where=text("outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"),
         ),
+        # Dossiers coming due with no event: the "due soon" alerts' scan.
+        Index(
+            "ix_dossiers_in_progress_due",
+            "effective_due_at",
+            postgresql_where=text("outcome = 'IN_PROGRESS'"),
+        ),
         Index(
             "ix_dossiers_next_transition_at",
             "next_transition_at",
@@ -257,6 +270,8 @@ class ScoringPosition(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     events_applied: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Dossiers due up to here have been looked at for "due soon" alerts.
+    due_soon_scanned_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):
@@ -271,3 +286,98 @@ class ApiKey(Base):
     scopes: Mapped[list[str]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Writers of `alerts` hold this transaction-level advisory lock from their first insert to their
+# commit, so alert sequence numbers become visible in order: readers tail by `seq` alone.
+ALERTS_APPEND_LOCK = 766_002
+
+
+class Alert(Base):
+    """An alert, recorded once per fact (`alert_id` names the fact)."""
+
+    __tablename__ = "alerts"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The whole alert as published (schema `shared.alerts.Alert`), less its seq.
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_alerts_unit_code_seq", "unit_code", "seq"),)
+
+
+class AlertWatch(Base):
+    """What the score watcher last saw of one measure (a unit's total in a period, ...)."""
+
+    __tablename__ = "alert_watches"
+
+    watch_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The reference value a fall is measured from (best score, best rank), or 1/0 for a flag.
+    baseline: Mapped[float] = mapped_column(Double)
+    # Alerts raised so far for this measure: the next one's id ends with this number plus one.
+    raised: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertRelay(Base):
+    """How far the alerts have been published to Kafka, committed after the broker acked."""
+
+    __tablename__ = "alert_relay"
+
+    topic: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    # {partition: next offset after the last acked record}: where to look for records that
+    # were acked by the broker but not recorded here (a crash in between).
+    offsets: Mapped[dict[str, int]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Webhook(Base):
+    """A subscription: alerts matching its filters are POSTed, signed, to its URL."""
+
+    __tablename__ = "webhooks"
+
+    webhook_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    # Kept as given: signing needs it (see docs/alerts.md on rotating it).
+    secret: Mapped[str] = mapped_column(Text)
+    units: Mapped[list[str]] = mapped_column(JSONB)
+    kinds: Mapped[list[str]] = mapped_column(JSONB)
+    min_level: Mapped[str] = mapped_column(String(16))
+    owner_key_id: Mapped[str] = mapped_column(String(16))
+    # Alerts up to this seq have their delivery rows.
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One alert to one subscription: its attempts, and where it stands."""
+
+    __tablename__ = "webhook_deliveries"
+
+    delivery_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(32))
+    alert_seq: Mapped[int] = mapped_column(BigInteger)
+    # pending, delivered or failed (given up after the last attempt).
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # [{"at", "status_code", "error", "ms"}, ...]: one entry per attempt.
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "alert_seq"),
+        Index(
+            "ix_webhook_deliveries_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

@@ -30,6 +30,7 @@ class CommonSettings(BaseSettings):
     topic_catalog_events: str = "catalog.events"
     topic_feedback_events: str = "feedback.events"
     topic_dead_letter: str = "dossier.events.dlq"
+    topic_alerts: str = "index.alerts"
     # Days the government declares off or worked beyond `holidays.VN` (YYYY-MM-DD).
     extra_days_off: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = MAKE_UP_WORKING_DAYS

@@ -7,6 +7,7 @@ any further day off the province declares, come from configuration.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -66,3 +67,96 @@ class WorkingCalendar:
 @lru_cache(maxsize=64)
 def _vietnam(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("VN", years=year)
+
+
+class OfficeHours:
+    """The hours of a working day the offices are open, e.g. "07:30-11:30,13:30-17:00".
+
+    A "working hour" is an hour of these windows on a working day: a dossier due at midnight
+    after Monday, warned 8 working hours ahead, is warned when the offices close on Friday."""
+
+    def __init__(self, calendar: WorkingCalendar, windows: str = "07:30-11:30,13:30-17:00") -> None:
+        self.calendar = calendar
+        self.windows = parse_windows(windows)
+
+    def _day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
+        if not self.calendar.is_working_day(day):
+            return []
+        tz = self.calendar.tz
+        return [
+            (datetime.combine(day, start, tz), datetime.combine(day, end, tz))
+            for start, end in self.windows
+        ]
+
+    def hours_between(self, start: datetime, end: datetime) -> float:
+        """Working hours from `start` to `end` (zero if `end` is not after `start`)."""
+        if end <= start:
+            return 0.0
+        total = timedelta()
+        day = start.astimezone(self.calendar.tz).date() - timedelta(days=1)
+        last = end.astimezone(self.calendar.tz).date()
+        while day <= last:
+            for opens, closes in self._day_windows(day):
+                overlap = min(closes, end) - max(opens, start)
+                if overlap > timedelta():
+                    total += overlap
+            day += timedelta(days=1)
+        return total / timedelta(hours=1)
+
+    def hours_before(self, end: datetime, hours: float) -> datetime:
+        """The earliest instant with no more than `hours` working hours left before `end`.
+
+        Earliest, so that a warning falls when the offices close before a weekend rather than
+        when they open after it."""
+        left = timedelta(hours=hours)
+        day = end.astimezone(self.calendar.tz).date()
+        while True:
+            for opens, closes in reversed(self._day_windows(day)):
+                if opens >= end:
+                    continue
+                closes = min(closes, end)
+                if closes - opens >= left:
+                    if closes - opens == left:
+                        return self._previous_close(opens)
+                    return closes - left
+                left -= closes - opens
+            day -= timedelta(days=1)
+
+    def hours_after(self, start: datetime, hours: float) -> datetime:
+        """The latest instant with no more than `hours` working hours after `start`: whatever
+        falls due by then has at most that many working hours left."""
+        left = timedelta(hours=hours)
+        day = start.astimezone(self.calendar.tz).date()
+        while True:
+            for opens, closes in self._day_windows(day):
+                if closes <= start:
+                    continue
+                opens = max(opens, start)
+                if closes - opens > left:
+                    return opens + left
+                left -= closes - opens
+            day += timedelta(days=1)
+
+    def _previous_close(self, moment: datetime) -> datetime:
+        """The last closing time before `moment`: the same working hours away from any end."""
+        day = moment.astimezone(self.calendar.tz).date()
+        while True:
+            closes = [c for _, c in self._day_windows(day) if c <= moment]
+            if closes:
+                return max(closes)
+            day -= timedelta(days=1)
+
+
+def parse_windows(text: str) -> tuple[tuple[time, time], ...]:
+    windows = []
+    for part in text.split(","):
+        start, sep, end = part.strip().partition("-")
+        opens, closes = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        if not sep or closes <= opens:
+            raise ValueError(f"office hours must look like 07:30-11:30, not {part!r}")
+        windows.append((opens, closes))
+    windows.sort()
+    for (_, closes), (opens, _) in itertools.pairwise(windows):
+        if opens < closes:
+            raise ValueError(f"office hours overlap: {text!r}")
+    return tuple(windows)

@@ -27,6 +27,8 @@ PREFIX = "c766"
 
 class Scope(StrEnum):
     CATALOGUE_WRITE = "catalogue:write"
+    # Create, list and delete one's own webhook subscriptions, and read their delivery logs.
+    WEBHOOKS = "webhooks:manage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +11,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.api import alert_endpoints
+from services.api.alerting.tail import AlertTail
 from services.api.endpoints import router
 from services.api.publisher import Publisher
 from services.api.service import CatalogueCache, ScoreBoard
@@ -50,9 +54,14 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         app.state.publisher = Publisher(
             settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
         )
+        app.state.alert_tail = AlertTail(app.state.sessions, settings.alert_stream_poll_seconds)
+        tail = asyncio.create_task(app.state.alert_tail.run())
         try:
             yield
         finally:
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
             await app.state.publisher.close()
             await engine.dispose()
 
@@ -60,6 +69,7 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
         title="Chỉ số 766 API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
     app.include_router(router)
+    app.include_router(alert_endpoints.router)
 
     @app.exception_handler(ValueError)
     async def value_error(_: Request, error: ValueError) -> JSONResponse:

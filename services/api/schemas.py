@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from shared.alerts import Alert, AlertKind, Level
 
 
 class _Schema(BaseModel):
@@ -243,3 +246,83 @@ class Health(_Schema):
 
 class ErrorOut(_Schema):
     detail: str = Field(examples=["unknown unit 'X'"])
+
+
+class AlertPage(_Schema):
+    """Newest first. `next_before` pages further back."""
+
+    items: list[Alert]
+    next_before: int | None = Field(description="Pass as `before` for the older alerts.")
+
+
+WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "url": "https://ioc.thainguyen.gov.vn/hooks/chiso766",
+    "units": ["000.00.19.H60"],
+    "kinds": ["dossier_overdue", "score_drop"],
+    "min_level": "warning",
+}
+
+
+class WebhookIn(_Schema):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [WEBHOOK_EXAMPLE]}
+    )
+
+    url: HttpUrl = Field(description="Where the alerts are POSTed (http or https).")
+    units: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default=[], max_length=1000, description="Only these units' alerts (none: all)."
+    )
+    kinds: list[AlertKind] = Field(default=[], description="Only these kinds (none: all).")
+    min_level: Level = Field(default=Level.INFO, description="Only alerts this severe or more.")
+
+    @field_validator("url")
+    @classmethod
+    def _short_url(cls, url: HttpUrl) -> HttpUrl:
+        if len(str(url)) > 2048:
+            raise ValueError("the url is longer than 2048 characters")
+        return url
+
+
+class WebhookOut(_Schema):
+    webhook_id: str
+    url: str
+    units: list[str]
+    kinds: list[str]
+    min_level: str
+    created_at: datetime
+    pending: int = Field(description="Deliveries waiting for an attempt or a retry.")
+    failed: int = Field(description="Deliveries given up after the last attempt.")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="The signing secret, shown this once: verify `X-C766-Signature` with it."
+    )
+
+
+class DeliveryAttempt(_Schema):
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    ms: float
+
+
+class DeliveryOut(_Schema):
+    delivery_id: int
+    alert_seq: int
+    alert_id: str
+    status: str = Field(examples=["pending", "delivered", "failed", "cancelled"])
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    log: list[DeliveryAttempt]
+
+
+class DeliveryPage(_Schema):
+    items: list[DeliveryOut]
+    next_before: int | None
+
+
+class Retried(_Schema):
+    requeued: int

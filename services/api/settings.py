@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
+
 from shared.methodology.model import DEFAULT_VERSION
+from shared.periods import PeriodKind
 from shared.settings import CommonSettings
 
 
@@ -16,3 +19,24 @@ class ApiSettings(CommonSettings):
     api_score_cache_size: int = 64
     # How long a catalogue write waits for the broker before answering 503.
     api_publish_timeout_seconds: float = 15
+
+    # SSE clients wait for new alerts; one query per this many seconds serves them all.
+    alert_stream_poll_seconds: float = Field(default=0.2, gt=0)
+
+    # The alerting process (`python -m services.api.alerting`): what it watches and when it says so.
+    alert_watch_seconds: float = Field(default=5, gt=0)
+    alert_watch_period_kinds: tuple[PeriodKind, ...] = (PeriodKind.WEEK, PeriodKind.MONTH)
+    alert_score_drop_points: float = Field(default=2, gt=0)
+    alert_group_drop_points: float = Field(default=1, gt=0)
+    alert_rank_drop_places: int = Field(default=5, gt=0)
+    # Indicator id -> target rate in percent; the province's plan asks 99.9 % on time.
+    alert_targets: dict[str, float] = Field(default_factory=lambda: {"2.1": 99.9})
+    alert_target_min_denominator: int = Field(default=1, ge=1)
+    alert_dead_letter_window_minutes: float = Field(default=10, gt=0)
+    alert_dead_letter_count: int = Field(default=20, gt=0)
+    alert_relay_poll_seconds: float = Field(default=0.1, gt=0)
+    webhook_poll_seconds: float = Field(default=0.2, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_first_retry_seconds: float = Field(default=5, gt=0)
+    webhook_max_retry_seconds: float = Field(default=3600, gt=0)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring.alerts import DossierAlerts
 from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, feedback_scorer
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
@@ -16,6 +18,7 @@ from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
+from shared.workdays import OfficeHours
 
 log = structlog.get_logger()
 
@@ -35,6 +38,14 @@ def build_feedback_scorer(settings: ScoringSettings) -> Scorer[FeedbackRow]:
     )
 
 
+def build_dossier_alerts(settings: ScoringSettings) -> DossierAlerts:
+    return DossierAlerts(
+        OfficeHours(settings.working_calendar(), settings.alert_office_hours),
+        settings.alert_due_soon_working_hours,
+        timedelta(hours=settings.alert_max_age_hours),
+    )
+
+
 def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
     return ScoringService(
         build_scorer(settings),
@@ -42,6 +53,7 @@ def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
         clock,
         settings.scoring_batch_size,
         settings.province_name,
+        build_dossier_alerts(settings),
     )
 
 

@@ -85,6 +85,19 @@ async def fetch_due(session: AsyncSession, now: datetime) -> tuple[list[str], li
     return list(dossiers), list(feedback)
 
 
+async def coming_due(session: AsyncSession, after: datetime, until: datetime) -> list[Dossier]:
+    """Dossiers in progress, not overdue, whose due time is in (after, until]."""
+    return list(
+        await session.scalars(
+            select(Dossier).where(
+                Dossier.outcome == "IN_PROGRESS",
+                Dossier.effective_due_at > after,
+                Dossier.effective_due_at <= until,
+            )
+        )
+    )
+
+
 async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, Record]:
     return await _load(
         session,

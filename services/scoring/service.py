@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
-from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_deltas
+from services.scoring.alerts import SCAN_GRANULARITY, DossierAlerts
+from services.scoring.batch import DossierRow, DossierScorer, FeedbackRow, Scorer, merge_deltas
+from shared import alerts
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
-from shared.models import CATALOGUE_VERSION
+from shared.models import CATALOGUE_VERSION, ScoringPosition
 from shared.rules.dossier import procedure_of
 
 log = structlog.get_logger()
@@ -24,6 +26,7 @@ class StepReport:
     events: int
     due: int
     dossiers: int
+    alerts: int = 0
 
     @property
     def idle(self) -> bool:
@@ -38,7 +41,9 @@ class ScoringService:
         clock: Clock,
         batch_size: int,
         province_name: str,
+        dossier_alerts: DossierAlerts,
     ) -> None:
+        self.dossier_alerts = dossier_alerts
         self.scorer = scorer
         self.feedback = feedback
         self.clock = clock
@@ -79,7 +84,8 @@ class ScoringService:
         rows = await repository.fetch_events(session, position.last_seq, self.batch_size)
         due_dossiers, due_feedback = await repository.fetch_due(session, now)
         if not rows and not due_dossiers and not due_feedback:
-            return StepReport(0, 0, 0)
+            found = await self._record_alerts(session, position, [], now)
+            return StepReport(0, 0, 0, found)
 
         by_kind: dict[str, list[dict[str, Any]]] = {
             kind: [] for kind in (*CATALOGUE_KINDS, "feedback", "dossier")
@@ -112,6 +118,7 @@ class ScoringService:
         if any(by_kind[kind] for kind in CATALOGUE_KINDS):
             # The catalogue's indicators are computed when read: their cache is keyed on this.
             await repository.bump_periods(session, [CATALOGUE_VERSION], [], now)
+        found = await self._record_alerts(session, position, dossier_step.rows, now)
         if rows:
             position.last_seq = rows[-1].seq
             position.events_applied += len(rows)
@@ -122,4 +129,24 @@ class ScoringService:
             len(rows),
             len(due_dossiers) + len(due_feedback),
             len(dossier_step.rows) + len(feedback_step.rows),
+            found,
         )
+
+    async def _record_alerts(
+        self,
+        session: AsyncSession,
+        position: ScoringPosition,
+        rows: list[DossierRow],
+        now: datetime,
+    ) -> int:
+        """Alerts of the dossiers just written, and of those whose due time came within the
+        warning horizon as time passed; how many were new."""
+        found = self.dossier_alerts.of_rows(rows, now)
+        horizon = self.dossier_alerts.horizon(now)
+        scanned_to = max(position.due_soon_scanned_to or now, now)
+        if horizon >= scanned_to + SCAN_GRANULARITY:
+            coming = await repository.coming_due(session, scanned_to, horizon)
+            found += self.dossier_alerts.of_rows(coming, now)
+            position.due_soon_scanned_to = horizon
+            position.updated_at = self.clock.now()
+        return await alerts.record(session, found)

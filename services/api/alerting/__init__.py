@@ -1,0 +1,1 @@
+"""The api's alerting process: watches scores, publishes alerts to Kafka, delivers webhooks."""

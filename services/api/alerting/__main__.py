@@ -1,0 +1,3 @@
+from services.api.alerting.main import run
+
+run()

@@ -1,0 +1,40 @@
+"""The newest alert seq, watched by one task for every SSE client of the process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.alerts import last_seq
+
+log = structlog.get_logger()
+
+
+class AlertTail:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], poll_seconds: float) -> None:
+        self.sessions = sessions
+        self.poll_seconds = poll_seconds
+        self.top = 0
+        self._moved = asyncio.Event()
+
+    async def wait_beyond(self, seq: int) -> None:
+        """Return once an alert after `seq` may exist (callers bound the wait)."""
+        if self.top <= seq:
+            await self._moved.wait()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with self.sessions() as session:
+                    top = await last_seq(session)
+            except Exception as error:  # the database may come back; the streams wait
+                log.warning("alerts.tail_unavailable", error=repr(error))
+                await asyncio.sleep(1)
+                continue
+            if top > self.top:
+                self.top = top
+                moved, self._moved = self._moved, asyncio.Event()
+                moved.set()
+            await asyncio.sleep(self.poll_seconds)
