@@ -151,20 +151,15 @@ def _after(cursor: int, top: int, where: AlertFilter) -> Select[Alert]:
 
 
 async def _webhook_out(session: AsyncSession, webhook: Webhook) -> schemas.WebhookOut:
-    counts = dict(
-        (
-            await session.execute(
-                select(WebhookDelivery.status, func.count())
-                .where(
-                    WebhookDelivery.webhook_id == webhook.webhook_id,
-                    WebhookDelivery.status.in_(["pending", "failed"]),
-                )
-                .group_by(WebhookDelivery.status)
-            )
+    rows = await session.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(
+            WebhookDelivery.webhook_id == webhook.webhook_id,
+            WebhookDelivery.status.in_(["pending", "failed"]),
         )
-        .tuples()
-        .all()
+        .group_by(WebhookDelivery.status)
     )
+    counts: dict[str, int] = {status: count for status, count in rows.all()}
     return schemas.WebhookOut(
         webhook_id=webhook.webhook_id,
         url=webhook.url,

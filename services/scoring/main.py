@@ -69,6 +69,7 @@ async def run_until_stopped(
             async with sessions.begin() as session:
                 report = await service.step(session)
         except Exception as error:
+            service.rolled_back()
             if not is_transient(error):
                 raise
             # The database went away or a deadlock was broken: wait and retry, no crash loop.

@@ -98,6 +98,18 @@ async def coming_due(session: AsyncSession, after: datetime, until: datetime) ->
     )
 
 
+async def overdue_since(session: AsyncSession, since: datetime) -> list[Dossier]:
+    """Dossiers overdue, in progress or finished, whose due time is `since` or later."""
+    return list(
+        await session.scalars(
+            select(Dossier).where(
+                Dossier.outcome.in_(["OVERDUE", "IN_PROGRESS_OVERDUE"]),
+                Dossier.effective_due_at >= since,
+            )
+        )
+    )
+
+
 async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, Record]:
     return await _load(
         session,

@@ -44,6 +44,9 @@ class ScoringService:
         dossier_alerts: DossierAlerts,
     ) -> None:
         self.dossier_alerts = dossier_alerts
+        # Whether the overdue dossiers of the last `max_age` need looking at again: after a start
+        # and after catching up, when the alerts of the steps in between were held back.
+        self._recheck_overdue = True
         self.scorer = scorer
         self.feedback = feedback
         self.clock = clock
@@ -55,10 +58,14 @@ class ScoringService:
         try:
             return await self._step(session)
         except BaseException:
-            # The transaction will not commit: what the scorers remember of it is void.
-            self.scorer.forget()
-            self.feedback.forget()
+            self.rolled_back()
             raise
+
+    def rolled_back(self) -> None:
+        """The step's transaction did not commit: what was remembered of it is void."""
+        self.scorer.forget()
+        self.feedback.forget()
+        self._recheck_overdue = True
 
     async def _apply_catalogue(
         self, session: AsyncSession, by_kind: dict[str, list[dict[str, Any]]]
@@ -84,7 +91,7 @@ class ScoringService:
         rows = await repository.fetch_events(session, position.last_seq, self.batch_size)
         due_dossiers, due_feedback = await repository.fetch_due(session, now)
         if not rows and not due_dossiers and not due_feedback:
-            found = await self._record_alerts(session, position, [], now)
+            found = await self._record_alerts(session, position, [], now, caught_up=True)
             return StepReport(0, 0, 0, found)
 
         by_kind: dict[str, list[dict[str, Any]]] = {
@@ -118,7 +125,8 @@ class ScoringService:
         if any(by_kind[kind] for kind in CATALOGUE_KINDS):
             # The catalogue's indicators are computed when read: their cache is keyed on this.
             await repository.bump_periods(session, [CATALOGUE_VERSION], [], now)
-        found = await self._record_alerts(session, position, dossier_step.rows, now)
+        caught_up = len(rows) < self.batch_size
+        found = await self._record_alerts(session, position, dossier_step.rows, now, caught_up)
         if rows:
             position.last_seq = rows[-1].seq
             position.events_applied += len(rows)
@@ -138,10 +146,23 @@ class ScoringService:
         position: ScoringPosition,
         rows: list[DossierRow],
         now: datetime,
+        caught_up: bool,
     ) -> int:
         """Alerts of the dossiers just written, and of those whose due time came within the
-        warning horizon as time passed; how many were new."""
+        warning horizon as time passed; how many were new.
+
+        Not while catching up on a backlog: a batch may end between a dossier's events, and its
+        state in between (received long ago, not yet seen completed) is no fact. Once caught up,
+        the dossiers overdue within the alerts' age limit are looked at again instead."""
+        if not caught_up:
+            self._recheck_overdue = True
+            return 0
         found = self.dossier_alerts.of_rows(rows, now)
+        if self._recheck_overdue:
+            since = now - self.dossier_alerts.max_age
+            found += self.dossier_alerts.of_rows(
+                await repository.overdue_since(session, since), now
+            )
         horizon = self.dossier_alerts.horizon(now)
         scanned_to = max(position.due_soon_scanned_to or now, now)
         if horizon >= scanned_to + SCAN_GRANULARITY:
@@ -149,4 +170,7 @@ class ScoringService:
             found += self.dossier_alerts.of_rows(coming, now)
             position.due_soon_scanned_to = horizon
             position.updated_at = self.clock.now()
-        return await alerts.record(session, found)
+        new = await alerts.record(session, found)
+        # Only now: if this transaction fails, the next step looks again.
+        self._recheck_overdue = False
+        return new

@@ -53,6 +53,7 @@ def start_scoring(db_url: str) -> subprocess.Popen[bytes]:
 async def test_scoring_killed_mid_stream_ends_with_the_numbers_of_a_clean_run(
     db_url: str, broker: str, topics
 ) -> None:
+    started = datetime.now(UTC)
     events = simulated_week(scale=0.15)
     await ensure_topics(broker, [topics.dossier, topics.catalog, topics.dead_letter])
     await harness.produce(broker, topics.dossier, events)
@@ -87,6 +88,28 @@ async def test_scoring_killed_mid_stream_ends_with_the_numbers_of_a_clean_run(
     assert await position(db_url) == len(events)
     differences = await verify(ScoringSettings(database_url=db_url, province_code=harness.PROVINCE))
     assert differences == []
+    # Every dossier that went overdue in the last day has its one alert, kills or not.
+    overdue, alerted = await overdue_and_alerted(db_url, started - timedelta(hours=23))
+    assert overdue
+    assert alerted == overdue
+
+
+async def overdue_and_alerted(db_url: str, since: datetime) -> tuple[set[str], set[str]]:
+    connection = await asyncpg.connect(db_url)
+    try:
+        overdue = await connection.fetch(
+            "SELECT dossier_code FROM dossiers WHERE effective_due_at >= $1"
+            " AND outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')",
+            since,
+        )
+        alerted = await connection.fetch(
+            "SELECT body->'details'->>'dossier_code' AS code FROM alerts"
+            " WHERE kind = 'dossier_overdue' AND (body->'details'->>'due_at')::timestamptz >= $1",
+            since,
+        )
+    finally:
+        await connection.close()
+    return {r["dossier_code"] for r in overdue}, {r["code"] for r in alerted}
 
 
 async def _past(db_url: str, applied: int) -> bool:

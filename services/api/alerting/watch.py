@@ -243,7 +243,7 @@ class Watcher:
             .where(DeadLetter.dead_lettered_at > now - window)
             .group_by(DeadLetter.topic)
         )
-        recent = dict(rows.tuples().all())
+        recent = {topic: count for topic, count in rows.all()}
         watches = await _load(session, "dead_letters|")
         topics = set(recent) | {key.split("|", 1)[1] for key in watches}
         found = []

@@ -128,7 +128,7 @@ class Dispatcher:
         )
         due = [
             _Due(delivery, url, secret, from_row(alert).as_json(), alert.alert_id)
-            for delivery, url, secret, alert in rows.tuples()
+            for delivery, url, secret, alert in rows.all()
         ]
         outcomes = await asyncio.gather(*(self._attempt(item) for item in due))
         for item, (ok, entry) in zip(due, outcomes, strict=True):
