@@ -159,7 +159,7 @@ async def _webhook_out(session: AsyncSession, webhook: Webhook) -> schemas.Webho
         )
         .group_by(WebhookDelivery.status)
     )
-    counts: dict[str, int] = {status: count for status, count in rows.all()}
+    counts: dict[str, int] = {row[0]: row[1] for row in rows.all()}
     return schemas.WebhookOut(
         webhook_id=webhook.webhook_id,
         url=webhook.url,

@@ -31,7 +31,8 @@ class ApiSettings(CommonSettings):
     alert_rank_drop_places: int = Field(default=5, gt=0)
     # Indicator id -> target rate in percent; the province's plan asks 99.9 % on time.
     alert_targets: dict[str, float] = Field(default_factory=lambda: {"2.1": 99.9})
-    alert_target_min_denominator: int = Field(default=1, ge=1)
+    # Units with fewer dossiers counted in the period are not watched (early-week noise).
+    alert_min_dossiers: int = Field(default=20, ge=1)
     alert_dead_letter_window_minutes: float = Field(default=10, gt=0)
     alert_dead_letter_count: int = Field(default=20, gt=0)
     alert_relay_poll_seconds: float = Field(default=0.1, gt=0)

@@ -2,7 +2,8 @@
 
 Starts a memory-only Tansu broker on 127.0.0.1:9092 (unless KAFKA_BOOTSTRAP_SERVERS is set), an
 embedded PostgreSQL (unless DATABASE_URL is set), migrates, then runs ingest, scoring, the api on
-http://127.0.0.1:8000 and the simulator as child processes. Ctrl-C stops them all, in order.
+http://127.0.0.1:8000 with its alerting process, and the simulator as child processes. Ctrl-C stops
+them all, in order.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from alembic.config import Config
 from services.devstack.stack import embedded_postgres, tansu_broker, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("ingest", "scoring", "api")
+# (name, module) of each service process; the stack waits for the api's port.
+SERVICES = (
+    ("ingest", "services.ingest"),
+    ("scoring", "services.scoring"),
+    ("api", "services.api"),
+    ("alerting", "services.api.alerting"),
+)
 
 
 def say(message: str) -> None:
@@ -114,9 +121,10 @@ def main(argv: list[str] | None = None) -> None:
             "LOG_JSON": os.environ.get("LOG_JSON", "false"),
         }
         try:
-            for service in SERVICES:
-                processes.append(start(service, f"services.{service}", env))
-            wait_for_port(args.api_port, processes[-1], timeout=60)
+            for name, module in SERVICES:
+                processes.append(start(name, module, env))
+            api = processes[[name for name, _ in SERVICES].index("api")]
+            wait_for_port(args.api_port, api, timeout=60)
             say(f"API on http://127.0.0.1:{args.api_port} (docs at /docs)")
             if args.simulator:
                 processes.append(
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
             say("running; Ctrl-C stops everything")
             while not stopping:
-                failed = [p for p in processes[:3] if p.poll() is not None]
+                failed = [p for p in processes[: len(SERVICES)] if p.poll() is not None]
                 if failed:
                     say(f"a service exited with {failed[0].returncode}; stopping")
                     break

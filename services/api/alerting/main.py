@@ -52,7 +52,7 @@ def build_watcher(settings: ApiSettings) -> Watcher:
         group_drop_points=settings.alert_group_drop_points,
         rank_drop_places=settings.alert_rank_drop_places,
         targets=settings.alert_targets,
-        target_min_denominator=settings.alert_target_min_denominator,
+        min_dossiers=settings.alert_min_dossiers,
         dead_letter_window=timedelta(minutes=settings.alert_dead_letter_window_minutes),
         dead_letter_count=settings.alert_dead_letter_count,
     )

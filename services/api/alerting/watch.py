@@ -38,6 +38,7 @@ from shared.alerts import (
 from shared.methodology import UnitScore
 from shared.models import AlertWatch, DeadLetter
 from shared.periods import Calendar, Period, PeriodKind
+from shared.rules.contributions import ON_TIME
 
 WATCH_LOCK = 766_003
 LEVELS = ("DEPARTMENT", "COMMUNE")
@@ -50,7 +51,9 @@ class Thresholds:
     rank_drop_places: int = 5
     # Indicator id -> target rate in percent.
     targets: Mapping[str, float] = field(default_factory=lambda: {"2.1": 99.9})
-    target_min_denominator: int = 1
+    # A unit is watched once this many of its dossiers count in the period (2.1's denominator):
+    # a week's first dossiers swing scores and ranks by chance.
+    min_dossiers: int = 20
     dead_letter_window: timedelta = timedelta(minutes=10)
     dead_letter_count: int = 20
 
@@ -129,8 +132,8 @@ class Watcher:
             units = await repository.units(session, level)
             for ranked in self.board.rank(scores, units):
                 unit = ranked.unit.code
-                if unit not in scores:
-                    continue  # nothing counted yet: no score to fall from
+                if _dossiers(ranked.score) < self.thresholds.min_dossiers:
+                    continue  # too few dossiers yet for a fall to mean anything
                 key = f"{period.key}|{unit}|"
                 found += self._unit(period, unit, ranked.score, watches, key, now, changed)
                 previous = watches.get(key + "rank")
@@ -206,7 +209,7 @@ class Watcher:
         by_id = {indicator.id: indicator for indicator in score.indicators}
         for indicator_id, target in sorted(self.thresholds.targets.items()):
             indicator = by_id.get(indicator_id)
-            if indicator is None or indicator.denominator < self.thresholds.target_min_denominator:
+            if indicator is None or indicator.denominator == 0:
                 continue
             rate = float(indicator.numerator) * 100 / indicator.denominator
             watch, began = watch_flag(watches.get(key + f"target:{indicator_id}"), rate < target)
@@ -243,7 +246,7 @@ class Watcher:
             .where(DeadLetter.dead_lettered_at > now - window)
             .group_by(DeadLetter.topic)
         )
-        recent = {topic: count for topic, count in rows.all()}
+        recent: dict[str, int] = {row[0]: row[1] for row in rows.all()}
         watches = await _load(session, "dead_letters|")
         topics = set(recent) | {key.split("|", 1)[1] for key in watches}
         found = []
@@ -298,6 +301,10 @@ class Watcher:
             message=message,
             details=details,
         )
+
+
+def _dossiers(score: UnitScore) -> int:
+    return next((i.denominator for i in score.indicators if i.id == ON_TIME), 0)
 
 
 def _measure_name(measure: str) -> str:
