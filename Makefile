@@ -31,9 +31,10 @@ lint: install ## ruff (lint and format) and mypy --strict
 
 check: lint test ## Everything CI should agree with
 
-bench: install ## Replay throughput and freshness (needs PostgreSQL on 127.0.0.1:5432)
+bench: install ## Replay throughput, freshness and alert latency (needs PostgreSQL on 127.0.0.1:5432)
 	$(PY) -m bench.bench_scoring --weeks 3 --batch-size 50000
 	$(PY) -m bench.bench_freshness --samples 30
+	$(PY) -m bench.bench_alerts --samples 20
 
 verify: install ## Recompute every count from the event store and print the differences (DATABASE_URL)
 	$(PY) -m services.scoring.verify

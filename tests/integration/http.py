@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
 class Received:
     headers: dict[str, str]
     body: bytes
+    # Wall-clock arrival, for latency measured against event and due times.
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
