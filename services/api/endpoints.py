@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
 from services.api.auth import Scope, require
-from services.api.publisher import PublishError
+from services.api.publisher import PublishError, Record
 from services.api.repository import PROCESSING_BASED, RECEIPT_BASED, UnitRecord
 from services.api.service import (
     Ranked,
@@ -600,7 +600,7 @@ async def admin_catalogue(
 ) -> schemas.CatalogueAccepted:
     """Send catalogue events to `catalog.events`, all or none: ingest stores them and scoring
     applies them like any other catalogue event (the latest `occurred_at` wins)."""
-    records: list[tuple[bytes, bytes]] = []
+    records: list[Record] = []
     errors: list[dict[str, object]] = []
     for index, event in enumerate(events):
         value = orjson.dumps(event)
@@ -608,7 +608,7 @@ async def admin_catalogue(
         if isinstance(parsed, Refusal):
             errors.append({"index": index, "reason": parsed.reason})
         else:
-            records.append((event_subject(parsed).encode(), value))
+            records.append(Record(event_subject(parsed).encode(), value))
     if errors:
         raise HTTPException(422, {"message": "no event was sent", "errors": errors})
     settings = request.app.state.settings

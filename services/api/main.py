@@ -82,5 +82,10 @@ def run() -> None:
     settings = ApiSettings()
     configure_logging(settings.log_level, json=settings.log_json, service="api")
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        # Alert streams never end by themselves: do not wait on them forever when stopping.
+        timeout_graceful_shutdown=10,
     )

@@ -1,10 +1,12 @@
-"""The api's Kafka producer, for what it accepts on behalf of the pipeline (catalogue writes):
-ingest stays the only door to the event store."""
+"""The api's Kafka producer: catalogue writes it accepts on behalf of the pipeline (ingest stays
+the only door to the event store), and the alerts the alerting process relays."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -12,6 +14,13 @@ from aiokafka.errors import KafkaError
 
 class PublishError(RuntimeError):
     """The broker did not take the records."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 class Publisher:
@@ -23,15 +32,19 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
-    async def publish(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
-        """Send (key, value) records and wait until the broker has them all (acks=all)."""
+    async def publish(self, topic: str, records: Sequence[Record]) -> list[Any]:
+        """Send the records and wait until the broker has them all (acks=all); the metadata
+        (partition, offset) of each."""
         try:
             producer = await self._started()
             async with asyncio.timeout(self.timeout_seconds):
-                sent = [await producer.send(topic, value=value, key=key) for key, value in records]
-                await asyncio.gather(*sent)
+                sent = [
+                    await producer.send(topic, value=r.value, key=r.key, headers=r.headers or None)
+                    for r in records
+                ]
+                return list(await asyncio.gather(*sent))
         except (KafkaError, TimeoutError) as error:
-            raise PublishError(f"the broker did not take the events: {error!r}") from error
+            raise PublishError(f"the broker did not take the records: {error!r}") from error
 
     async def close(self) -> None:
         if self._producer is not None:

@@ -99,4 +99,4 @@ async def test_a_catalogue_write_with_no_broker_gets_a_503_with_a_message(db_url
             headers={"X-API-Key": writer},
         )
         assert response.status_code == 503
-        assert "the broker did not take the events" in response.json()["detail"]
+        assert "the broker did not take the records" in response.json()["detail"]

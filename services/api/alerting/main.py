@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.api.alerting.relay import Relay
 from services.api.alerting.watch import Thresholds, Watcher
 from services.api.alerting.webhooks import Dispatcher, RetryPolicy
+from services.api.publisher import PublishError
 from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
@@ -86,7 +87,7 @@ async def loop(
         try:
             async with sessions.begin() as session:
                 done = await step(session)
-        except (KafkaError, TimeoutError, OSError) as error:
+        except (PublishError, KafkaError, TimeoutError, OSError) as error:
             # The broker or a receiver is away: try again shortly, no crash loop.
             log.warning("alerts.unavailable", loop=name, error=repr(error))
             done, pause = None, max(idle_seconds, FAILURE_PAUSE_SECONDS)

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 
 import orjson
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.publisher import Publisher, Record
 from shared.alerts import SCHEMA, from_row
 from shared.clock import Clock
 from shared.models import Alert, AlertRelay
@@ -41,7 +42,7 @@ class Relay:
         self.clock = clock
         self.batch_size = batch_size
         self.timeout_seconds = timeout_seconds
-        self._producer: AIOKafkaProducer | None = None
+        self.publisher = Publisher(bootstrap_servers, timeout_seconds)
         # Seqs found on the topic beyond the stored position; None until looked for.
         self._on_topic: set[int] | None = None
 
@@ -68,22 +69,16 @@ class Relay:
             return 0
         if self._on_topic is None:
             self._on_topic = await self._published_beyond(position.offsets)
-        producer = await self._started()
-        sending = []
-        for row in rows:
-            if row.seq in self._on_topic:
-                continue
-            alert = from_row(row)
-            sending.append(
-                await producer.send(
-                    self.topic,
-                    key=(row.unit_code or "").encode(),
-                    value=alert.as_json(),
-                    headers=[("alert_id", row.alert_id.encode()), ("schema", SCHEMA.encode())],
-                )
+        sending = [
+            Record(
+                (row.unit_code or "").encode(),
+                from_row(row).as_json(),
+                [("alert_id", row.alert_id.encode()), ("schema", SCHEMA.encode())],
             )
-        async with asyncio.timeout(self.timeout_seconds):
-            acked = await asyncio.gather(*sending)
+            for row in rows
+            if row.seq not in self._on_topic
+        ]
+        acked = await self.publisher.publish(self.topic, sending)
         offsets = dict(position.offsets)
         for metadata in acked:
             key = str(metadata.partition)
@@ -143,23 +138,5 @@ class Relay:
         finally:
             await consumer.stop()
 
-    async def _started(self) -> AIOKafkaProducer:
-        if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap_servers,
-                acks="all",
-                request_timeout_ms=int(self.timeout_seconds * 1000),
-            )
-            try:
-                async with asyncio.timeout(self.timeout_seconds):
-                    await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
-        return self._producer
-
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self.publisher.close()
