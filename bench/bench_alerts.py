@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.stack import fresh_stack, summary
 from services.api import keys
 from services.api.alerting.main import serve as serve_alerting
 from services.api.auth import Scope
 from services.api.settings import ApiSettings
-from services.devstack.stack import LOCAL_POSTGRES, tansu_broker
 from shared.kafka import ensure_topics
 from tests.factories import encode, received
-from tests.infra import database_url, execute_admin, migrate
 from tests.integration import harness
 from tests.integration.http import Receiver, serving
 
@@ -131,23 +128,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
-    name = f"chiso766_alerts_{uuid.uuid4().hex[:8]}"
-    asyncio.run(execute_admin(LOCAL_POSTGRES, f'CREATE DATABASE "{name}"'))
-    try:
-        url = database_url(LOCAL_POSTGRES, name)
-        migrate(url)
-        with tansu_broker() as broker:
-            results = asyncio.run(measure(url, broker, args.samples))
-    finally:
-        asyncio.run(execute_admin(LOCAL_POSTGRES, f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with fresh_stack("alerts") as (url, broker):
+        results = asyncio.run(measure(url, broker, args.samples))
     for label, latencies in results.items():
-        latencies.sort()
-        p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
-        print(
-            f"alert latency, {label} ({len(latencies)} alerts): median "
-            f"{statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-            f"max {latencies[-1] * 1000:.0f} ms"
-        )
+        print(f"alert latency, {label} ({len(latencies)} alerts): {summary(latencies)}")
 
 
 if __name__ == "__main__":

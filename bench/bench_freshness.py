@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from services.devstack.stack import LOCAL_POSTGRES, tansu_broker
+from bench.stack import fresh_stack, summary
 from shared.kafka import ensure_topics
 from tests.factories import encode, received, unit_event
-from tests.infra import database_url, execute_admin, migrate
 from tests.integration import harness
 
 
@@ -70,21 +67,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=30)
     args = parser.parse_args()
-    name = f"chiso766_fresh_{uuid.uuid4().hex[:8]}"
-    asyncio.run(execute_admin(LOCAL_POSTGRES, f'CREATE DATABASE "{name}"'))
-    try:
-        url = database_url(LOCAL_POSTGRES, name)
-        migrate(url)
-        with tansu_broker() as broker:
-            latencies = asyncio.run(measure(url, broker, args.samples))
-    finally:
-        asyncio.run(execute_admin(LOCAL_POSTGRES, f'DROP DATABASE "{name}" WITH (FORCE)'))
-    latencies.sort()
-    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+    with fresh_stack("fresh") as (url, broker):
+        latencies = asyncio.run(measure(url, broker, args.samples))
     print(
         f"freshness over {len(latencies)} events (produce -> visible in /units): "
-        f"median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
-        f"max {latencies[-1] * 1000:.0f} ms"
+        f"{summary(latencies)}"
     )
 
 

@@ -55,8 +55,8 @@ class DossierAlerts:
         """Dossiers due by then are due soon at `now`."""
         return self.office.hours_after(now, self.due_soon_hours)
 
-    def of_rows(self, rows: Iterable[DossierView], now: datetime) -> list[Alert]:
-        horizon = self.horizon(now)
+    def of_rows(self, rows: Iterable[DossierView], now: datetime, horizon: datetime) -> list[Alert]:
+        """Alerts of the dossiers overdue, or due by `horizon` (`self.horizon(now)`)."""
         alerts = []
         for row in rows:
             due = row.effective_due_at

@@ -157,17 +157,16 @@ class ScoringService:
         if not caught_up:
             self._recheck_overdue = True
             return 0
-        found = self.dossier_alerts.of_rows(rows, now)
+        horizon = self.dossier_alerts.horizon(now)
+        found = self.dossier_alerts.of_rows(rows, now, horizon)
         if self._recheck_overdue:
             since = now - self.dossier_alerts.max_age
-            found += self.dossier_alerts.of_rows(
-                await repository.overdue_since(session, since), now
-            )
-        horizon = self.dossier_alerts.horizon(now)
+            overdue = await repository.overdue_since(session, since)
+            found += self.dossier_alerts.of_rows(overdue, now, horizon)
         scanned_to = max(position.due_soon_scanned_to or now, now)
         if horizon >= scanned_to + SCAN_GRANULARITY:
             coming = await repository.coming_due(session, scanned_to, horizon)
-            found += self.dossier_alerts.of_rows(coming, now)
+            found += self.dossier_alerts.of_rows(coming, now, horizon)
             position.due_soon_scanned_to = horizon
             position.updated_at = self.clock.now()
         new = await alerts.record(session, found)

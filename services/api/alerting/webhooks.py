@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alerts import Level, from_row
@@ -186,7 +186,7 @@ async def retry_failed(session: AsyncSession, webhook_id: str, now: datetime) ->
     """Give the failed deliveries of a subscription a new round of attempts."""
     result = await session.execute(
         update(WebhookDelivery)
-        .where(and_(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "failed"))
+        .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=now)
         .returning(WebhookDelivery.delivery_id)
     )
