@@ -28,6 +28,8 @@ from shared.alerts import AlertKind, Level, from_row
 from shared.models import Alert, ApiKey, Webhook, WebhookDelivery
 
 router = APIRouter(tags=["alerts"])
+# Subscriptions are always keyed (webhooks:manage), whatever the reads require.
+webhooks_router = APIRouter(tags=["webhooks"])
 
 AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": schemas.ErrorOut, "description": "No valid API key"},
@@ -179,7 +181,7 @@ async def _own_webhook(session: AsyncSession, key: ApiKey, webhook_id: str) -> W
     return webhook
 
 
-@router.post(
+@webhooks_router.post(
     "/webhooks", status_code=201, response_model=schemas.WebhookCreated, responses=AUTH_ERRORS
 )
 async def create_webhook(
@@ -204,7 +206,7 @@ async def create_webhook(
     return schemas.WebhookCreated(**out.model_dump(), secret=webhook.secret)
 
 
-@router.get("/webhooks", response_model=list[schemas.WebhookOut], responses=AUTH_ERRORS)
+@webhooks_router.get("/webhooks", response_model=list[schemas.WebhookOut], responses=AUTH_ERRORS)
 async def list_webhooks(session: SessionDep, key: KeyDep) -> list[schemas.WebhookOut]:
     """This key's subscriptions."""
     rows = await session.scalars(
@@ -215,12 +217,14 @@ async def list_webhooks(session: SessionDep, key: KeyDep) -> list[schemas.Webhoo
     return [await _webhook_out(session, row) for row in rows]
 
 
-@router.get("/webhooks/{webhook_id}", response_model=schemas.WebhookOut, responses=AUTH_ERRORS)
+@webhooks_router.get(
+    "/webhooks/{webhook_id}", response_model=schemas.WebhookOut, responses=AUTH_ERRORS
+)
 async def get_webhook(session: SessionDep, key: KeyDep, webhook_id: str) -> schemas.WebhookOut:
     return await _webhook_out(session, await _own_webhook(session, key, webhook_id))
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, responses=AUTH_ERRORS)
+@webhooks_router.delete("/webhooks/{webhook_id}", status_code=204, responses=AUTH_ERRORS)
 async def delete_webhook(
     session: SessionDep, clock: ClockDep, key: KeyDep, webhook_id: str
 ) -> Response:
@@ -232,7 +236,7 @@ async def delete_webhook(
     return Response(status_code=204)
 
 
-@router.get(
+@webhooks_router.get(
     "/webhooks/{webhook_id}/deliveries",
     response_model=schemas.DeliveryPage,
     responses=AUTH_ERRORS,
@@ -281,7 +285,7 @@ async def webhook_deliveries(
     )
 
 
-@router.post(
+@webhooks_router.post(
     "/webhooks/{webhook_id}/deliveries/retry",
     response_model=schemas.Retried,
     responses=AUTH_ERRORS,

@@ -26,6 +26,8 @@ PREFIX = "c766"
 
 
 class Scope(StrEnum):
+    # The read routes, when the deployment keys them (API_READ_KEY_REQUIRED=true).
+    READ = "read"
     CATALOGUE_WRITE = "catalogue:write"
     # Create, list and delete one's own webhook subscriptions, and read their delivery logs.
     WEBHOOKS = "webhooks:manage"
@@ -85,3 +87,10 @@ def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
             return await authorize(session, presented, scope)
 
     return dependency
+
+
+async def read_access(request: Request, presented: Annotated[str | None, Depends(_HEADER)]) -> None:
+    """A dependency of the read routes: open, unless the deployment asks for keys with `read`."""
+    if request.app.state.settings.api_read_key_required:
+        async with request.app.state.sessions() as session:
+            await authorize(session, presented, Scope.READ)

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal, TypeVar
 import orjson
 import structlog
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository, schemas
@@ -35,7 +34,10 @@ from shared.rules.contributions import ON_TIME, PROCESSING_TIME, SATISFACTION
 from shared.rules.feedback import ON_TIME as FEEDBACK_ON_TIME
 
 log = structlog.get_logger()
+# Reads: public, or keyed with the scope `read` when the deployment says so (API_READ_KEY_REQUIRED).
 router = APIRouter()
+# Writes: always keyed, each route with its own scope.
+admin_router = APIRouter(tags=["admin"])
 T = TypeVar("T")
 PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
 
@@ -184,12 +186,6 @@ def _not_modified(request: Request, response: Response, etag: str) -> Response |
 async def _as_of(session: AsyncSession) -> datetime | None:
     position = await repository.scoring_position(session)
     return position.as_of if position else None
-
-
-@router.get("/health", response_model=schemas.Health)
-async def health(session: SessionDep) -> schemas.Health:
-    await session.execute(text("SELECT 1"))
-    return schemas.Health(status="ok", database="ok")
 
 
 @router.get("/methodology", responses=ERRORS)
@@ -574,7 +570,7 @@ async def indicator_catalogue(
 MAX_CATALOGUE_EVENTS = 5000
 
 
-@router.post(
+@admin_router.post(
     "/admin/catalogue",
     status_code=202,
     response_model=schemas.CatalogueAccepted,

@@ -8,17 +8,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from services.api import alert_endpoints
+from services.api import alert_endpoints, endpoints, ops
 from services.api.alerting.tail import AlertTail
-from services.api.endpoints import router
+from services.api.auth import read_access
+from services.api.guards import BodySizeLimit, RateLimit
+from services.api.pipeline_metrics import PipelineCollector
 from services.api.publisher import Publisher
 from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.methodology import Methodologies
 from shared.periods import Calendar
@@ -28,7 +35,12 @@ Live scores of the 766/QĐ-TTg index for a province, its departments and its com
 
 Every response carries an `ETag`; poll with `If-None-Match` and get `304 Not Modified` until the
 numbers change.
+
+Reads are public unless the deployment requires an API key with the scope `read`; writes always
+need a key (header `X-API-Key`) with their own scope. Requests are rate limited per client address
+(429 with `Retry-After`) and bodies are size limited (413).
 """
+RETRY_AFTER_SECONDS = "5"
 
 
 def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -68,14 +80,64 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
     app = FastAPI(
         title="Chỉ số 766 API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
-    app.include_router(router)
-    app.include_router(alert_endpoints.router)
+    reads = [Depends(read_access)]
+    app.include_router(ops.router)
+    app.include_router(endpoints.router, dependencies=reads)
+    app.include_router(alert_endpoints.router, dependencies=reads)
+    app.include_router(endpoints.admin_router)
+    app.include_router(alert_endpoints.webhooks_router)
+    _add_guards(app, settings)
+    _add_metrics(app)
 
     @app.exception_handler(ValueError)
     async def value_error(_: Request, error: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
 
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    @app.exception_handler(PoolTimeoutError)
+    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+        if not (is_transient(error) or isinstance(error, PoolTimeoutError)):
+            raise error  # a bug, not an outage: let it be a 500 with its traceback logged
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
     return app
+
+
+def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
+    # Starlette runs the middleware added last first: the rate limit refuses before anything.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "If-None-Match", "Last-Event-ID", "Content-Type"],
+            expose_headers=["ETag", "Retry-After"],
+            max_age=600,
+        )
+    if settings.api_rate_limit:
+        app.add_middleware(
+            RateLimit, limit=settings.api_rate_limit, exempt_paths=ops.OPERATIONS_PATHS
+        )
+
+
+def _add_metrics(app: FastAPI) -> None:
+    """Latency and counts by route template (never by raw path: unit codes would explode the
+    label space), plus the pipeline read from PostgreSQL at each scrape."""
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    app.state.pipeline_metrics = PipelineCollector()
+    registry.register(app.state.pipeline_metrics)
+    Instrumentator(
+        excluded_handlers=["/metrics"],
+        should_ignore_untemplated=True,
+        registry=registry,
+    ).instrument(app, metric_namespace="chiso766_api")
 
 
 def run() -> None:

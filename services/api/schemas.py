@@ -244,6 +244,15 @@ class Health(_Schema):
     database: str = Field(examples=["ok"])
 
 
+class Liveness(_Schema):
+    alive: bool
+
+
+class Readiness(_Schema):
+    ready: bool
+    reason: str = Field(examples=["ok", "database: ConnectionRefusedError"])
+
+
 class ErrorOut(_Schema):
     detail: str = Field(examples=["unknown unit 'X'"])
 

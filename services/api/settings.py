@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 
 from shared.methodology.model import DEFAULT_VERSION
+from shared.ops import OpsSettings
 from shared.periods import PeriodKind
 from shared.settings import CommonSettings
 
 
-class ApiSettings(CommonSettings):
+class ApiSettings(CommonSettings, OpsSettings):
+    """The api's settings, and the alerting process's (which serves `/metrics`, `/livez` and
+    `/readyz` on `OPS_PORT`; the api serves them beside its routes)."""
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     methodology_version: str = DEFAULT_VERSION
@@ -19,6 +24,14 @@ class ApiSettings(CommonSettings):
     api_score_cache_size: int = 64
     # How long a catalogue write waits for the broker before answering 503.
     api_publish_timeout_seconds: float = 15
+    # Portal frontends allowed to call from a browser (exact origins, e.g. https://dvc.example.vn).
+    api_cors_origins: tuple[str, ...] = ()
+    # Larger request bodies get 413 (a full catalogue upload of 5000 events fits).
+    api_max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    # Requests per client address, a moving window ("600/minute"); empty turns it off.
+    api_rate_limit: str = "600/minute"
+    # Reads are public unless this is set: then they need an API key with the scope `read`.
+    api_read_key_required: bool = False
 
     # SSE clients wait for new alerts; one query per this many seconds serves them all.
     alert_stream_poll_seconds: float = Field(default=0.2, gt=0)
@@ -41,3 +54,10 @@ class ApiSettings(CommonSettings):
     webhook_max_attempts: int = Field(default=10, ge=1)
     webhook_first_retry_seconds: float = Field(default=5, gt=0)
     webhook_max_retry_seconds: float = Field(default=3600, gt=0)
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, limit: str) -> str:
+        if limit:
+            parse(limit)
+        return limit

@@ -8,6 +8,7 @@ Kafka's own committed offsets are kept too, for lag monitoring, but are not trus
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import structlog
@@ -16,6 +17,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import repository
+from services.ingest.metrics import IngestMetrics
 from services.ingest.service import DeadLetterMessage, IngestService, Record
 from shared.db import is_transient
 
@@ -58,6 +60,7 @@ class IngestConsumer:
         dead_letter_topic: str,
         max_batch_records: int,
         poll_timeout_ms: int,
+        metrics: IngestMetrics,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
@@ -66,6 +69,7 @@ class IngestConsumer:
         self.dead_letter_topic = dead_letter_topic
         self.max_batch_records = max_batch_records
         self.poll_timeout_ms = poll_timeout_ms
+        self.metrics = metrics
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in hand is finished first."""
@@ -73,19 +77,24 @@ class IngestConsumer:
             polled = await self.consumer.getmany(
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_batch_records
             )
+            await self.metrics.observe_lag(self.consumer)
             records: list[Record] = [r for batch in polled.values() for r in batch]
             if not records:
+                self.metrics.idle()
                 continue
             try:
                 await self.handle(records)
             except Exception as error:
                 if not (is_transient(error) or isinstance(error, KafkaError)):
                     raise
+                # PostgreSQL or the broker is away: keep the batch, wait, try again; no crash loop.
                 log.warning("ingest.batch_retry", error=str(error), records=len(records))
+                self.metrics.retry(error)
                 await self._rewind(records)
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def handle(self, records: Sequence[Record]) -> None:
+        started = time.perf_counter()
         async with self.sessions.begin() as session:
             report = await self.service.process(session, records)
             # Dead letters are on the topic before the transaction (and the offsets) commit.
@@ -97,6 +106,7 @@ class IngestConsumer:
             duplicates=report.duplicates,
             dead_lettered=len(report.dead_letters),
         )
+        self.metrics.batch(report, time.perf_counter() - started)
         try:
             await self.consumer.commit(
                 {TopicPartition(t, p): offset for (t, p), offset in report.next_offsets.items()}

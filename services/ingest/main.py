@@ -8,6 +8,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.ingest.consumer import IngestConsumer, SeekToStoredOffsets
+from services.ingest.metrics import IngestMetrics
 from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from shared.clock import Clock, SystemClock
@@ -15,6 +16,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.events import TopicKind
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
+from shared.ops import Health, serving_ops
 from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
@@ -42,19 +44,22 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
         topics, listener=SeekToStoredOffsets(consumer, sessions, settings.ingest_consumer_group)
     )
     service = IngestService(clock or SystemClock(), settings.ingest_consumer_group, contracts)
+    metrics = IngestMetrics(Health(settings.ops_stall_seconds))
     await producer.start()
     await consumer.start()
     try:
         log.info("ingest.started", topics=topics, group=settings.ingest_consumer_group)
-        await IngestConsumer(
-            consumer,
-            producer,
-            sessions,
-            service,
-            settings.topic_dead_letter,
-            settings.ingest_max_batch_records,
-            settings.ingest_poll_timeout_ms,
-        ).run(stop)
+        async with serving_ops(settings, metrics.health, metrics.registry):
+            await IngestConsumer(
+                consumer,
+                producer,
+                sessions,
+                service,
+                settings.topic_dead_letter,
+                settings.ingest_max_batch_records,
+                settings.ingest_poll_timeout_ms,
+                metrics,
+            ).run(stop)
     finally:
         await consumer.stop()
         await producer.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import structlog
@@ -11,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.scoring.alerts import DossierAlerts
 from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, feedback_scorer
+from services.scoring.metrics import ScoringMetrics
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
+from shared.ops import Health, serving_ops
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
 from shared.workdays import OfficeHours
@@ -62,9 +65,11 @@ async def run_until_stopped(
     sessions: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
     idle_poll_seconds: float,
+    metrics: ScoringMetrics,
 ) -> None:
     """Step until `stop` is set; each step is one transaction, so stopping loses nothing."""
     while not stop.is_set():
+        started = time.perf_counter()
         try:
             async with sessions.begin() as session:
                 report = await service.step(session)
@@ -74,8 +79,10 @@ async def run_until_stopped(
                 raise
             # The database went away or a deadlock was broken: wait and retry, no crash loop.
             log.warning("scoring.database_unavailable", error=str(error))
+            metrics.retry(error)
             await _sleep_or_stop(stop, 1.0)
             continue
+        metrics.step(report, time.perf_counter() - started)
         if report.idle:
             await _sleep_or_stop(stop, idle_poll_seconds)
         else:
@@ -94,10 +101,16 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
     engine = create_engine(settings.database_url, application_name="chiso766-scoring")
     try:
         service = build_service(settings, clock or SystemClock())
+        metrics = ScoringMetrics(Health(settings.ops_stall_seconds))
         log.info("scoring.started", kinds=[k.value for k in settings.scoring_period_kinds])
-        await run_until_stopped(
-            service, create_sessionmaker(engine), stop, settings.scoring_idle_poll_seconds
-        )
+        async with serving_ops(settings, metrics.health, metrics.registry):
+            await run_until_stopped(
+                service,
+                create_sessionmaker(engine),
+                stop,
+                settings.scoring_idle_poll_seconds,
+                metrics,
+            )
     finally:
         await engine.dispose()
         log.info("scoring.stopped")

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from shared.ops import OpsSettings
 from shared.periods import ALL_KINDS, PeriodKind
 from shared.settings import CommonSettings
 from shared.workdays import parse_windows
 
 
-class ScoringSettings(CommonSettings):
+class ScoringSettings(CommonSettings, OpsSettings):
     # Events read from the store per transaction: larger batches replay faster.
     scoring_batch_size: int = 50_000
     # How often an idle scorer looks for new events and due dossiers.

@@ -73,6 +73,8 @@ def scoring(
 async def api_client(
     db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
+    # Tests poll far faster than any client may: the rate limit has its own tests.
+    overrides.setdefault("api_rate_limit", "")
     app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics), **overrides), clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

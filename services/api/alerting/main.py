@@ -16,6 +16,7 @@ from datetime import timedelta
 import httpx
 import structlog
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.alerting.relay import Relay
@@ -28,6 +29,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker, is_transient
 from shared.logging import configure_logging
 from shared.methodology import Methodologies
+from shared.ops import Health, serving_ops
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
 
@@ -74,31 +76,54 @@ def retry_policy(settings: ApiSettings) -> RetryPolicy:
     )
 
 
-async def loop(
-    name: str,
-    step: Step,
-    sessions: async_sessionmaker[AsyncSession],
-    stop: asyncio.Event,
-    idle_seconds: float,
-) -> None:
-    """Run `step` in a transaction until `stop`; again at once while it finds work."""
-    while not stop.is_set():
-        pause = idle_seconds
-        try:
-            async with sessions.begin() as session:
-                done = await step(session)
-        except (PublishError, KafkaError, TimeoutError, OSError) as error:
-            # The broker or a receiver is away: try again shortly, no crash loop.
-            log.warning("alerts.unavailable", loop=name, error=repr(error))
-            done, pause = None, max(idle_seconds, FAILURE_PAUSE_SECONDS)
-        except Exception as error:
-            if not is_transient(error):
-                raise
-            log.warning("alerts.database_unavailable", loop=name, error=str(error))
-            done, pause = None, max(idle_seconds, FAILURE_PAUSE_SECONDS)
-        if not done:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+class Loops:
+    """The loops' shared health and their step counts, for the operations endpoints."""
+
+    def __init__(self, health: Health) -> None:
+        self.health = health
+        self.registry = CollectorRegistry()
+        self.steps = Counter(
+            "chiso766_alerting_steps",
+            "Steps of each alerting loop, by outcome",
+            ["loop", "outcome"],
+            registry=self.registry,
+        )
+
+    async def run(
+        self,
+        name: str,
+        step: Step,
+        sessions: async_sessionmaker[AsyncSession],
+        stop: asyncio.Event,
+        idle_seconds: float,
+    ) -> None:
+        """Run `step` in a transaction until `stop`; again at once while it finds work."""
+        while not stop.is_set():
+            pause = idle_seconds
+            try:
+                async with sessions.begin() as session:
+                    done = await step(session)
+            except (PublishError, KafkaError, TimeoutError, OSError) as error:
+                # The broker or a receiver is away: try again shortly, no crash loop.
+                log.warning("alerts.unavailable", loop=name, error=repr(error))
+                done, pause = None, max(idle_seconds, FAILURE_PAUSE_SECONDS)
+                self._failed(name, error)
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                log.warning("alerts.database_unavailable", loop=name, error=str(error))
+                done, pause = None, max(idle_seconds, FAILURE_PAUSE_SECONDS)
+                self._failed(name, error)
+            else:
+                self.steps.labels(name, "ok").inc()
+                self.health.succeeded()
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+
+    def _failed(self, name: str, error: BaseException) -> None:
+        self.steps.labels(name, "failed").inc()
+        self.health.failed(f"{name}: {type(error).__name__}: {error}"[:300])
 
 
 async def serve(settings: ApiSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
@@ -122,19 +147,20 @@ async def serve(settings: ApiSettings, stop: asyncio.Event, clock: Clock | None 
     async def fan_out(session: AsyncSession) -> int:
         return await dispatcher.fan_out(session, clock.now())
 
+    loops = Loops(Health(settings.ops_stall_seconds))
     log.info("alerting.started", topic=settings.topic_alerts)
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(loop("watch", watch, sessions, stop, settings.alert_watch_seconds))
-            tasks.create_task(
-                loop("relay", relay.publish, sessions, stop, settings.alert_relay_poll_seconds)
-            )
-            tasks.create_task(
-                loop("fan_out", fan_out, sessions, stop, settings.webhook_poll_seconds)
-            )
-            tasks.create_task(
-                loop("webhooks", deliver, sessions, stop, settings.webhook_poll_seconds)
-            )
+        async with (
+            serving_ops(settings, loops.health, loops.registry),
+            asyncio.TaskGroup() as tasks,
+        ):
+            for name, step, idle in (
+                ("watch", watch, settings.alert_watch_seconds),
+                ("relay", relay.publish, settings.alert_relay_poll_seconds),
+                ("fan_out", fan_out, settings.webhook_poll_seconds),
+                ("webhooks", deliver, settings.webhook_poll_seconds),
+            ):
+                tasks.create_task(loops.run(name, step, sessions, stop, idle))
     finally:
         await relay.close()
         await client.aclose()
