@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck check bench verify simulate migrate clean
+.PHONY: help install run test soak lint typecheck check bench verify simulate migrate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ run: install ## The whole system: embedded broker and PostgreSQL, services, simu
 
 test: install ## All tests, against a real PostgreSQL and a real Tansu broker
 	$(PY) -m pytest -q
+
+soak: install ## The fault tests long: 100 kill cycles, a 60 s database outage, 2000 fuzzed batches
+	FAULT_KILL_CYCLES=100 FAULT_OUTAGE_SECONDS=60 FAULT_BROKER_OUTAGE_SECONDS=60 FUZZ_EXAMPLES=2000 \
+		$(PY) -m pytest -q -s tests/faults tests/integration/test_bad_input.py
 
 lint: install ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check .

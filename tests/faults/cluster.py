@@ -65,9 +65,7 @@ class Cluster:
 
     def exited(self) -> dict[str, int]:
         """The instances that ended by themselves (a crash), with their exit codes."""
-        return {
-            name: code for name, p in self.running.items() if (code := p.poll()) is not None
-        }
+        return {name: code for name, p in self.running.items() if (code := p.poll()) is not None}
 
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.running.items()}

@@ -226,7 +226,13 @@ async def dead_letter_positions(broker: str, topic: str, expected: int) -> Count
                 for record in batch:
                     headers = {k: v.decode() for k, v in record.headers}
                     assert headers["dlq.reason"].strip()
-                    found[(headers["dlq.topic"], int(headers["dlq.partition"]), int(headers["dlq.offset"]))] += 1
+                    found[
+                        (
+                            headers["dlq.topic"],
+                            int(headers["dlq.partition"]),
+                            int(headers["dlq.offset"]),
+                        )
+                    ] += 1
             if quiet > 20:
                 break
     finally:

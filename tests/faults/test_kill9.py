@@ -88,7 +88,9 @@ async def test_kill9_of_every_service_at_random_points_loses_and_doubles_nothing
         return int(row["recorded"]) if row["relayed"] == row["last"] else None
 
     recorded = await harness.eventually(relayed, within=60) if outcome.events else 0
-    published = Counter(orjson.loads(r.value)["seq"] for r in await consume_all(broker, alerts_topic, recorded))
+    published = Counter(
+        orjson.loads(r.value)["seq"] for r in await consume_all(broker, alerts_topic, recorded)
+    )
     assert len(published) == recorded
     assert set(published.values()) <= {1}
 

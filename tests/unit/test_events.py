@@ -98,12 +98,24 @@ def test_a_missing_field_is_named() -> None:
         (b"[1, 2]", "expected a JSON object, got list"),
         (None, "empty record"),
         (b'{"pad": "' + b"x" * 70_000 + b'"}', "exceeds the 65536-byte limit"),
+        # PostgreSQL cannot store U+0000: refused, never a failed insert that blocks a partition.
+        (b'{"event_id": "ok", "name": "a\\u0000b"}', "NUL character"),
+        (b'{"event_id": "ok", "x": [{"\\u0000": 1}]}', "NUL character"),
     ],
 )
 def test_records_that_are_not_events_are_refused(raw: bytes | None, reason: str) -> None:
     result = parse_record(raw, now=NOW)
     assert isinstance(result, Refusal)
     assert reason in result.reason
+
+
+def test_a_refusal_keeps_only_a_well_formed_event_id() -> None:
+    kept = parse_record(orjson.dumps({**VALID, "status": "?"}), now=NOW)
+    dropped = parse_record(orjson.dumps({**VALID, "event_id": "a b;", "status": "?"}), now=NOW)
+    assert isinstance(kept, Refusal)
+    assert kept.event_id == VALID["event_id"]
+    assert isinstance(dropped, Refusal)
+    assert dropped.event_id is None
 
 
 def test_the_published_json_schema_is_the_one_the_code_validates() -> None:
