@@ -599,7 +599,11 @@ async def admin_catalogue(
     records: list[Record] = []
     errors: list[dict[str, object]] = []
     for index, event in enumerate(events):
-        value = orjson.dumps(event)
+        try:
+            value = orjson.dumps(event)
+        except orjson.JSONEncodeError as error:  # e.g. a lone surrogate in a string
+            errors.append({"index": index, "reason": f"not encodable as UTF-8 JSON: {error}"})
+            continue
         parsed = parse_record(value, topic="catalog")
         if isinstance(parsed, Refusal):
             errors.append({"index": index, "reason": parsed.reason})

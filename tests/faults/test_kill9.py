@@ -13,7 +13,7 @@ import httpx
 import orjson
 
 from shared.kafka import ensure_topics
-from tests.faults.cluster import Cluster
+from tests.cluster import Cluster
 from tests.faults.scenario import assert_exact, province_stream, query, send_paced, settled
 from tests.integration import harness
 from tests.integration.test_alerts import consume_all

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from services.devstack.stack import free_port, tansu_broker
 from shared.kafka import ensure_topics
-from tests.faults.cluster import Cluster
+from tests.cluster import Cluster
 from tests.faults.proxy import TcpProxy, proxied
 from tests.faults.scenario import Stream, assert_exact, province_stream, send_paced, settled
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from shared.kafka import ensure_topics
-from tests.faults.cluster import Cluster
+from tests.cluster import Cluster
 from tests.faults.scenario import Stream, assert_exact, province_stream, send_paced, settled
 
 

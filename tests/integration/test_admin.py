@@ -100,3 +100,18 @@ async def test_a_catalogue_write_with_no_broker_gets_a_503_with_a_message(db_url
         )
         assert response.status_code == 503
         assert "the broker did not take the records" in response.json()["detail"]
+
+
+async def test_a_catalogue_event_that_cannot_be_encoded_is_refused_not_a_500(
+    db_url: str, broker: str, topics
+) -> None:
+    writer = await keys.create(db_url, "csdl-tthc", [Scope.CATALOGUE_WRITE])
+    async with harness.api_client(db_url, broker, topics) as client:
+        # A lone surrogate is valid JSON text but no UTF-8 string (found by schemathesis).
+        response = await client.post(
+            "/admin/catalogue",
+            content=b'[{"name": "\\ud800"}]',
+            headers={"X-API-Key": writer, "Content-Type": "application/json"},
+        )
+    assert response.status_code == 422
+    assert "not encodable" in response.json()["detail"]["errors"][0]["reason"]
