@@ -1,4 +1,8 @@
-"""Structured logging set-up shared by the services."""
+"""Structured logging set-up shared by the services.
+
+Everything a service writes is one JSON object per line, its own events (structlog) and the
+libraries' (uvicorn's access log, aiokafka, SQLAlchemy) alike, each with the service's name.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,15 @@ def configure_logging(level: str = "INFO", *, json: bool = True, service: str) -
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(name)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
     # aiokafka is chatty at INFO about every rebalance step.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
