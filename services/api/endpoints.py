@@ -621,7 +621,7 @@ async def admin_catalogue(
 
 
 @router.get("/pipeline", response_model=schemas.Pipeline)
-async def pipeline(session: SessionDep) -> schemas.Pipeline:
+async def pipeline(request: Request, session: SessionDep) -> schemas.Pipeline:
     """Where every offered event went, and how far scoring has got."""
     counts = await repository.ingest_counts(session)
     position = await repository.scoring_position(session)
@@ -643,4 +643,7 @@ async def pipeline(session: SessionDep) -> schemas.Pipeline:
             session, position.last_seq if position else 0
         ),
         scoring_as_of=position.as_of if position else None,
+        units_not_in_catalogue=await repository.units_not_in_catalogue(
+            session, request.app.state.settings.province_code
+        ),
     )

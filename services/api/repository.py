@@ -144,6 +144,12 @@ async def units(session: AsyncSession, level: str | None = None) -> list[UnitRec
     return [UnitRecord(*row) for row in await session.execute(query)]
 
 
+async def units_not_in_catalogue(session: AsyncSession, province_code: str) -> list[str]:
+    """Units known only from dossiers or feedback: no catalogue event has given their level."""
+    query = select(Unit.unit_code).where(Unit.level.is_(None), Unit.unit_code != province_code)
+    return list(await session.scalars(query.order_by(Unit.unit_code)))
+
+
 async def unit(session: AsyncSession, code: str) -> UnitRecord | None:
     row = (
         await session.execute(

@@ -237,6 +237,10 @@ class Pipeline(_Schema):
     events_scored: int
     scoring_lag_events: int = Field(description="Events stored but not yet scored.")
     scoring_as_of: datetime | None
+    units_not_in_catalogue: list[str] = Field(
+        description="Units named by dossiers or feedback that no catalogue event describes yet: "
+        "counted (and in the province's total) but in no level's ranking until one does."
+    )
 
 
 class Health(_Schema):

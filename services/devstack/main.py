@@ -32,6 +32,8 @@ SERVICES = (
     ("api", "services.api"),
     ("alerting", "services.api.alerting"),
 )
+# Where the background services serve /metrics, /livez and /readyz (the api: on its own port).
+OPS_PORTS = {"ingest": 9101, "scoring": 9102, "alerting": 9103}
 
 
 def say(message: str) -> None:
@@ -122,10 +124,15 @@ def main(argv: list[str] | None = None) -> None:
         }
         try:
             for name, module in SERVICES:
-                processes.append(start(name, module, env))
+                ops = {"OPS_PORT": str(OPS_PORTS[name])} if name in OPS_PORTS else {}
+                processes.append(start(name, module, {**env, **ops}))
             api = processes[[name for name, _ in SERVICES].index("api")]
             wait_for_port(args.api_port, api, timeout=60)
-            say(f"API on http://127.0.0.1:{args.api_port} (docs at /docs)")
+            say(f"API on http://127.0.0.1:{args.api_port} (docs at /docs, metrics at /metrics)")
+            say(
+                "operations: "
+                + ", ".join(f"{n} http://127.0.0.1:{p}/metrics" for n, p in OPS_PORTS.items())
+            )
             if args.simulator:
                 processes.append(
                     start(

@@ -154,6 +154,43 @@ async def test_methodology_health_and_pipeline(client: httpx.AsyncClient) -> Non
     assert (await client.get("/health")).json() == {"status": "ok", "database": "ok"}
     pipeline = (await client.get("/pipeline")).json()
     assert (pipeline["events_scored"], pipeline["scoring_lag_events"]) == (19, 0)
+    assert pipeline["units_not_in_catalogue"] == []
+
+
+async def test_a_unit_unknown_to_the_catalogue_is_counted_and_ranked_once_described(
+    db_url: str,
+) -> None:
+    """The policy for unknown units: their dossiers are kept and counted (the catalogue event
+    may simply come later, on another topic); the province's total includes them; the unit
+    enters its level's ranking, with its whole history, once a catalogue event names it."""
+    clock = ManualClock(NOW)
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", NOW - 30 * DAY),
+            received("K1", NOW - 2 * DAY, unit_code="SO-A", due_in=4 * DAY),
+            received("N1", NOW - 2 * DAY, unit_code="SO-MOI", due_in=4 * DAY),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        pipeline = (await api.get("/pipeline")).json()
+        assert pipeline["units_not_in_catalogue"] == ["SO-MOI"]
+        ranked = (await api.get("/rankings", params={"level": "department"})).json()
+        assert [i["unit"]["code"] for i in ranked["items"]] == ["SO-A"]
+        province = (await api.get("/units/19", params={"period": "week"})).json()
+        ontime = next(i for i in province["indicators"] if i["id"] == "2.1")
+        assert ontime["denominator"] == 2  # both dossiers, the unknown unit's too
+
+        await store(db_url, [unit_event("SO-MOI", "Sở Mới", "DEPARTMENT", NOW - DAY)])
+        clock.advance(timedelta(minutes=1))
+        await step_until_idle(db_url, clock)
+        assert (await api.get("/pipeline")).json()["units_not_in_catalogue"] == []
+        ranked = (await api.get("/rankings", params={"level": "department"})).json()
+        assert {i["unit"]["code"] for i in ranked["items"]} == {"SO-A", "SO-MOI"}
+        detail = (await api.get("/units/SO-MOI", params={"period": "week"})).json()
+        ontime = next(i for i in detail["indicators"] if i["id"] == "2.1")
+        assert ontime["denominator"] == 1
 
 
 async def test_week_over_week_change_and_restatement_of_a_closed_week(db_url: str) -> None:
