@@ -24,9 +24,10 @@ run: install ## The whole system: embedded broker and PostgreSQL, services, simu
 test: install ## All tests, against a real PostgreSQL and a real Tansu broker
 	$(PY) -m pytest -q
 
-soak: install ## The fault tests long: 100 kill cycles, a 60 s database outage, 2000 fuzzed batches
+soak: install ## The fault and fuzz tests, long: 100 kill cycles, 60 s outages, 2000 fuzzed batches
 	FAULT_KILL_CYCLES=100 FAULT_OUTAGE_SECONDS=60 FAULT_BROKER_OUTAGE_SECONDS=60 FUZZ_EXAMPLES=2000 \
-		$(PY) -m pytest -q -s tests/faults tests/integration/test_bad_input.py
+		SCHEMATHESIS_EXAMPLES=200 $(PY) -m pytest -q -s tests/faults \
+		tests/integration/test_bad_input.py tests/integration/test_openapi_fuzz.py
 
 lint: install ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check .

@@ -56,6 +56,14 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def is_unstorable_text(error: BaseException) -> bool:
+    """PostgreSQL refused a string it cannot hold (a NUL character): bad input, not a bug."""
+    if isinstance(error, DBAPIError):
+        # 22021 character_not_in_repertoire, 22P05 untranslatable_character.
+        return str(getattr(error.orig, "sqlstate", None) or "") in {"22021", "22P05"}
+    return False
+
+
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under a session, in the session's transaction.
 

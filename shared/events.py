@@ -39,7 +39,8 @@ LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC)
 # Source clocks drift; an event dated further ahead than this is refused.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 
-Code = Annotated[str, StringConstraints(pattern=r"^[\w.\-/:]{1,64}$")]
+CODE_PATTERN = r"^[\w.\-/:]{1,64}$"
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 EVENT_ID_PATTERN = r"^[\w.\-/:]{1,128}$"
 EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)

@@ -25,6 +25,7 @@ from services.api.auth import Scope, require
 from services.api.endpoints import ClockDep, SessionDep
 from shared import alerts
 from shared.alerts import AlertKind, Level, from_row
+from shared.events import CODE_PATTERN
 from shared.models import Alert, ApiKey, Webhook, WebhookDelivery
 
 router = APIRouter(tags=["alerts"])
@@ -58,7 +59,7 @@ class AlertFilter:
 
 def get_filter(
     unit: Annotated[
-        list[Annotated[str, Query(max_length=64)]],
+        list[Annotated[str, Query(max_length=64, pattern=CODE_PATTERN)]],
         Query(max_length=200, description="Only these units' alerts (repeat for several)."),
     ] = [],  # noqa: B006 (FastAPI copies defaults)
     kind: Annotated[list[AlertKind], Query(max_length=20, description="Only these kinds.")] = [],  # noqa: B006

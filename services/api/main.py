@@ -25,7 +25,7 @@ from services.api.publisher import Publisher
 from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker, is_transient
+from shared.db import create_engine, create_sessionmaker, is_transient, is_unstorable_text
 from shared.logging import configure_logging
 from shared.methodology import Methodologies
 from shared.periods import Calendar
@@ -96,7 +96,11 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(OSError)
     @app.exception_handler(PoolTimeoutError)
-    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+    async def database_error(_: Request, error: Exception) -> JSONResponse:
+        if is_unstorable_text(error):
+            # A NUL in a query parameter or a body string: every route, one answer.
+            detail = "text may not contain the NUL character (\\u0000)"
+            return JSONResponse({"detail": detail}, status_code=422)
         if not (is_transient(error) or isinstance(error, PoolTimeoutError)):
             raise error  # a bug, not an outage: let it be a 500 with its traceback logged
         return JSONResponse(
@@ -109,8 +113,13 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
 
 
 def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
-    # Starlette runs the middleware added last first: the rate limit refuses before anything.
+    # Starlette runs the middleware added last first: CORS wraps the refusals (a browser must
+    # read a 429 as a 429), then the rate limit refuses before the body is even read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    if settings.api_rate_limit:
+        app.add_middleware(
+            RateLimit, limit=settings.api_rate_limit, exempt_paths=ops.OPERATIONS_PATHS
+        )
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -119,10 +128,6 @@ def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
             allow_headers=["X-API-Key", "If-None-Match", "Last-Event-ID", "Content-Type"],
             expose_headers=["ETag", "Retry-After"],
             max_age=600,
-        )
-    if settings.api_rate_limit:
-        app.add_middleware(
-            RateLimit, limit=settings.api_rate_limit, exempt_paths=ops.OPERATIONS_PATHS
         )
 
 

@@ -28,6 +28,30 @@ async def test_cors_allows_listed_portals_only(db_url: str, broker: str, topics)
         assert read.headers["access-control-allow-origin"] == PORTAL
 
 
+async def test_a_refusal_reaches_a_listed_portal_with_its_cors_headers(
+    db_url: str, broker: str, topics
+) -> None:
+    async with harness.api_client(
+        db_url, broker, topics, api_cors_origins=(PORTAL,), api_rate_limit="1/minute"
+    ) as client:
+        assert (await client.get("/methodology", headers={"Origin": PORTAL})).status_code == 200
+        limited = await client.get("/methodology", headers={"Origin": PORTAL})
+        assert limited.status_code == 429
+        assert limited.headers["access-control-allow-origin"] == PORTAL
+
+
+async def test_a_nul_character_in_a_parameter_is_a_422_not_a_500(
+    db_url: str, broker: str, topics
+) -> None:
+    async with harness.api_client(db_url, broker, topics) as client:
+        # Refused by the parameter's pattern, where it has one...
+        assert (await client.get("/alerts", params={"unit": "SO\x00TP"})).status_code == 422
+        # ...and by the database error's handler everywhere else (found by schemathesis).
+        response = await client.get("/units/SO%00TP")
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+
+
 async def test_bodies_over_the_limit_are_refused_announced_or_streamed(
     db_url: str, broker: str, topics
 ) -> None:
