@@ -107,6 +107,8 @@ class IngestConsumer:
             dead_lettered=len(report.dead_letters),
         )
         self.metrics.batch(report, time.perf_counter() - started)
+        if not report.next_offsets:
+            return  # every record was applied before (a replay after a crash): nothing to move
         try:
             await self.consumer.commit(
                 {TopicPartition(t, p): offset for (t, p), offset in report.next_offsets.items()}

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from services.ingest.consumer import IngestConsumer
+from services.ingest.metrics import IngestMetrics
+from services.ingest.service import IngestService
+from shared.clock import SystemClock
+from shared.db import create_engine, create_sessionmaker
 from shared.kafka import ensure_topics
+from shared.ops import Health
 from tests.factories import dossier_event, encode, received
 from tests.integration import harness
 
@@ -131,3 +138,39 @@ async def test_a_national_sync_item_is_stored_as_its_events_once(
 
         assert (await harness.eventually(offered))[topics.dossier] == (8, 4, 0, 4)
     assert await scalar(db_url, "SELECT count(DISTINCT subject) FROM events") == 1
+
+
+async def test_a_batch_applied_before_is_skipped_without_a_crash(
+    db_url: str, broker: str, topics
+) -> None:
+    """After a kill between the database commit and Kafka's, the broker hands the same records
+    back; a batch of nothing but those must not crash ingest (found by the kill -9 soak)."""
+    await ensure_topics(broker, [topics.dossier, topics.dead_letter])
+    engine = create_engine(db_url, application_name="test")
+    consumer = AIOKafkaConsumer(topics.dossier, bootstrap_servers=broker, group_id="replay")
+    producer = AIOKafkaProducer(bootstrap_servers=broker)
+    await consumer.start()
+    await producer.start()
+    try:
+        ingest = IngestConsumer(
+            consumer,
+            producer,
+            create_sessionmaker(engine),
+            IngestService(SystemClock(), "replay", {topics.dossier: "dossier"}),
+            topics.dead_letter,
+            max_batch_records=100,
+            poll_timeout_ms=50,
+            metrics=IngestMetrics(Health(60)),
+        )
+        value = encode(received("R1", datetime.now(UTC) - timedelta(hours=1)))
+        batch = [
+            SimpleNamespace(topic=topics.dossier, partition=0, offset=0, key=b"R1", value=value)
+        ]
+        await ingest.handle(batch)
+        await ingest.handle(batch)  # the same records again: skipped, no commit to make
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await engine.dispose()
+    assert await scalar(db_url, "SELECT count(*) FROM events") == 1
+    assert await counts(db_url) == {topics.dossier: (1, 1, 0, 0)}
