@@ -85,6 +85,10 @@ class DeadLetter(Base):
     dead_lettered_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Sent again to its topic by an operator (`POST /admin/dead-letters/replay`), e.g. once the
+    # sender fixed its clock: how often, and when last. The row stays, as history.
+    replays: Mapped[int] = mapped_column(Integer, server_default="0")
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # How many arrived lately: the "dead letters growing" alert.
     __table_args__ = (Index("ix_dead_letters_dead_lettered_at", "dead_lettered_at"),)

@@ -31,6 +31,8 @@ class Scope(StrEnum):
     CATALOGUE_WRITE = "catalogue:write"
     # Create, list and delete one's own webhook subscriptions, and read their delivery logs.
     WEBHOOKS = "webhooks:manage"
+    # List the refused records with their reasons, and send chosen ones to ingest again.
+    DEAD_LETTERS = "dead-letters:manage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from services.api import alert_endpoints, endpoints, ops
+from services.api import alert_endpoints, dead_letter_endpoints, endpoints, ops
 from services.api.alerting.tail import AlertTail
 from services.api.auth import read_access
 from services.api.guards import BodySizeLimit, RateLimit
@@ -86,6 +86,7 @@ def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) 
     app.include_router(alert_endpoints.router, dependencies=reads)
     app.include_router(endpoints.admin_router)
     app.include_router(alert_endpoints.webhooks_router)
+    app.include_router(dead_letter_endpoints.router)
     _add_guards(app, settings)
     _add_metrics(app)
 

@@ -18,8 +18,8 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    key: bytes
-    value: bytes
+    key: bytes | None
+    value: bytes | None  # None: a tombstone (a dead letter replayed as it came)
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 

@@ -268,6 +268,38 @@ class AlertPage(_Schema):
     next_before: int | None = Field(description="Pass as `before` for the older alerts.")
 
 
+class DeadLetterOut(_Schema):
+    id: int
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    reason: str
+    dead_lettered_at: datetime
+    replays: int = Field(description="Times sent to its topic again.")
+    replayed_at: datetime | None
+
+
+class DeadLetterPage(_Schema):
+    """Newest first, without the records themselves (they may hold personal data)."""
+
+    items: list[DeadLetterOut]
+    next_before: int | None = Field(description="Pass as `before` for the older ones.")
+
+
+class ReplayIn(_Schema):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ids: list[Annotated[int, Field(ge=1)]] = Field(
+        min_length=1, max_length=1000, description="Dead letters to send to their topic again."
+    )
+
+
+class ReplayOut(_Schema):
+    replayed: int
+    topics: dict[str, int] = Field(description="Records sent, by topic.")
+
+
 WEBHOOK_EXAMPLE: dict[str, Any] = {
     "url": "https://ioc.thainguyen.gov.vn/hooks/chiso766",
     "units": ["000.00.19.H60"],

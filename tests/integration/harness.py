@@ -54,10 +54,10 @@ async def running(
 
 
 def ingest(
-    db_url: str, broker: str, topics: Any, **overrides: Any
+    db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     settings = IngestSettings(**common(db_url, broker, topics), **overrides)
-    return lambda stop: serve_ingest(settings, stop)
+    return lambda stop: serve_ingest(settings, stop, clock)
 
 
 def scoring(
