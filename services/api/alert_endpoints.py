@@ -76,7 +76,9 @@ KeyDep = Annotated[ApiKey, Depends(require(Scope.WEBHOOKS))]
 async def recent_alerts(
     session: SessionDep,
     where: FilterDep,
-    before: Annotated[int | None, Query(ge=1, description="Only alerts before this seq.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=schemas.MAX_ROW_ID, description="Only alerts before this seq.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> schemas.AlertPage:
     """The recorded alerts, newest first."""
@@ -93,7 +95,11 @@ async def recent_alerts(
 def get_resume_point(
     after: Annotated[
         int | None,
-        Query(ge=0, description="Send the alerts after this seq (default: only new ones)."),
+        Query(
+            ge=0,
+            le=schemas.MAX_ROW_ID,
+            description="Send the alerts after this seq (default: only new ones).",
+        ),
     ] = None,
     last_event_id: Annotated[
         str | None,
@@ -250,7 +256,8 @@ async def webhook_deliveries(
         Literal["pending", "delivered", "failed", "cancelled"] | None, Query()
     ] = None,
     before: Annotated[
-        int | None, Query(ge=1, description="Only deliveries before this id.")
+        int | None,
+        Query(ge=1, le=schemas.MAX_ROW_ID, description="Only deliveries before this id."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> schemas.DeliveryPage:

@@ -39,7 +39,9 @@ async def dead_letters(
     reason: Annotated[
         str | None, Query(max_length=200, description="Only reasons containing this text.")
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="Only ids below this.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=schemas.MAX_ROW_ID, description="Only ids below this.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.DeadLetterPage:
     """The refused records' reasons, newest first."""

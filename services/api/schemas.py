@@ -268,6 +268,10 @@ class AlertPage(_Schema):
     next_before: int | None = Field(description="Pass as `before` for the older alerts.")
 
 
+# Ids and sequence numbers are PostgreSQL bigints: a larger number is a 422, not a failed query.
+MAX_ROW_ID = 2**63 - 1
+
+
 class DeadLetterOut(_Schema):
     id: int
     topic: str
@@ -290,7 +294,7 @@ class DeadLetterPage(_Schema):
 class ReplayIn(_Schema):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    ids: list[Annotated[int, Field(ge=1)]] = Field(
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
         min_length=1, max_length=1000, description="Dead letters to send to their topic again."
     )
 

@@ -67,15 +67,15 @@ class Stream:
         }
 
 
-def hostile_records(topic: str) -> list[tuple[bytes, bytes | None]]:
-    """Records no one-stop system should send, but some will."""
+def hostile_records() -> list[tuple[bytes, bytes | None]]:
+    """Records no one-stop system should send, but some will: (key, value)."""
     return [
         (b"h1", None),  # a tombstone
         (b"h2", b"\xff\xfe not utf-8"),
         (b"h3", b'{"event_id": "x", "schema_version": 1, "padding": "' + b"a" * 200_000 + b'"}'),
         (b"h4", orjson.dumps({"event_id": "'; DROP TABLE events; --", "schema_version": 1})),
         (b"h5", orjson.dumps([1, 2, 3])),
-        (b"h6", b'{"event_id": "\\u0000\\ud800", "schema_version": 1}'),
+        (b"h6", b'{"event_id": "\\u0000\\ud800", "schema_version": 1}'),  # NUL, lone surrogate
     ]
 
 
@@ -98,7 +98,7 @@ def province_stream(
         kind: TopicKind = emission.topic  # type: ignore[assignment]
         value = simulator.encode(emission)
         records.append(_outgoing(names[kind], kind, emission.key.encode(), value, now))
-    for key, value in hostile_records(topics.dossier):
+    for key, value in hostile_records():
         records.append(_outgoing(topics.dossier, "dossier", key, value, now))
     rng = random.Random(seed)
     for record in rng.sample(records, int(len(records) * duplicate_rate)):

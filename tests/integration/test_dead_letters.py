@@ -43,6 +43,8 @@ async def test_a_record_refused_for_a_passing_reason_is_replayed_and_counted_onc
         letter = page["items"][0]
         assert letter["event_id"] == ahead["event_id"]
         assert "value" not in letter  # the record itself is never shown
+        huge = await api.post("/admin/dead-letters/replay", json={"ids": [2**64]}, headers=auth)
+        assert huge.status_code == 422
         unknown = await api.post(
             "/admin/dead-letters/replay", json={"ids": [letter["id"], 999]}, headers=auth
         )

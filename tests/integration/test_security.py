@@ -100,3 +100,10 @@ async def test_reads_need_a_read_key_when_configured(db_url: str, broker: str, t
         assert (await client.get("/livez")).status_code == 200
     async with harness.api_client(db_url, broker, topics) as client:
         assert (await client.get("/methodology")).status_code == 200  # public by default
+
+
+async def test_ids_beyond_a_bigint_are_a_422_not_a_500(db_url: str, broker: str, topics) -> None:
+    huge = 2**64
+    async with harness.api_client(db_url, broker, topics) as client:
+        assert (await client.get("/alerts", params={"before": huge})).status_code == 422
+        assert (await client.get("/alerts/stream", params={"after": huge})).status_code == 422
