@@ -27,6 +27,7 @@ from services.scoring.settings import ScoringSettings
 from services.scoring.verify import verify
 from services.simulator.main import Simulator
 from shared.events import Refusal, TopicKind, parse_events
+from shared.kafka import ensure_topics
 from tests.integration import harness
 
 Position = tuple[str, int, int]  # topic, partition, offset
@@ -113,6 +114,13 @@ def _outgoing(
     parsed = parse_events(value, topic=kind, now=now + timedelta(minutes=5))
     ids = () if isinstance(parsed, Refusal) else tuple(e.event_id for e in parsed)
     return Outgoing(topic, key, value, ids)
+
+
+async def create_topics(broker: str, topics: Any, alerts_topic: str) -> None:
+    """The test's topics, made before any service starts (3 partitions each)."""
+    await ensure_topics(
+        broker, [topics.dossier, topics.catalog, topics.feedback, topics.dead_letter, alerts_topic]
+    )
 
 
 async def send_paced(broker: str, stream: Stream, seconds: float) -> list[Position]:

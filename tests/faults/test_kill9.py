@@ -12,9 +12,15 @@ from typing import Any
 import httpx
 import orjson
 
-from shared.kafka import ensure_topics
 from tests.cluster import Cluster
-from tests.faults.scenario import assert_exact, province_stream, query, send_paced, settled
+from tests.faults.scenario import (
+    assert_exact,
+    create_topics,
+    province_stream,
+    query,
+    send_paced,
+    settled,
+)
 from tests.integration import harness
 from tests.integration.test_alerts import consume_all
 
@@ -29,10 +35,7 @@ async def test_kill9_of_every_service_at_random_points_loses_and_doubles_nothing
 ) -> None:
     stream = province_stream(topics, seed=SEED, scale=0.1, malformed_rate=0.01, duplicate_rate=0.02)
     alerts_topic = cluster.env["TOPIC_ALERTS"]
-    await ensure_topics(
-        broker,
-        [topics.dossier, topics.catalog, topics.feedback, topics.dead_letter, alerts_topic],
-    )
+    await create_topics(broker, topics, alerts_topic)
     for name in SERVICES:
         cluster.start(name)
     rng = random.Random(SEED)

@@ -14,10 +14,16 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.devstack.stack import free_port, tansu_broker
-from shared.kafka import ensure_topics
 from tests.cluster import Cluster
 from tests.faults.proxy import TcpProxy, proxied
-from tests.faults.scenario import Stream, assert_exact, province_stream, send_paced, settled
+from tests.faults.scenario import (
+    Stream,
+    assert_exact,
+    create_topics,
+    province_stream,
+    send_paced,
+    settled,
+)
 
 OUTAGE_SECONDS = float(os.environ.get("FAULT_OUTAGE_SECONDS", "30"))
 BROKER_OUTAGE_SECONDS = float(os.environ.get("FAULT_BROKER_OUTAGE_SECONDS", "20"))
@@ -51,16 +57,7 @@ async def test_postgres_unreachable_for_30_seconds_loses_nothing(
 ) -> None:
     stream = province_stream(topics, seed=11, scale=0.06, malformed_rate=0.01, duplicate_rate=0.02)
     half = len(stream.records) // 2
-    await ensure_topics(
-        broker,
-        [
-            topics.dossier,
-            topics.catalog,
-            topics.feedback,
-            topics.dead_letter,
-            cluster.env["TOPIC_ALERTS"],
-        ],
-    )
+    await create_topics(broker, topics, cluster.env["TOPIC_ALERTS"])
     ops = {"ingest": free_port(), "scoring": free_port(), "alerting": free_port()}
     async with database_proxy(db_url) as proxy, httpx.AsyncClient(timeout=5) as client:
         cluster.env["DATABASE_URL"] = through(db_url, proxy)
@@ -136,16 +133,7 @@ async def test_broker_unreachable_mid_stream_loses_nothing(
     cluster.env["KAFKA_BOOTSTRAP_SERVERS"] = broker
     stream = province_stream(topics, seed=12, scale=0.06, malformed_rate=0.01, duplicate_rate=0.02)
     half = len(stream.records) // 2
-    await ensure_topics(
-        broker,
-        [
-            topics.dossier,
-            topics.catalog,
-            topics.feedback,
-            topics.dead_letter,
-            cluster.env["TOPIC_ALERTS"],
-        ],
-    )
+    await create_topics(broker, topics, cluster.env["TOPIC_ALERTS"])
     for name in SERVICES:
         cluster.start(name)
     positions = await send_paced(broker, Stream(stream.records[:half]), seconds=3)

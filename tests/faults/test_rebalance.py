@@ -10,9 +10,15 @@ from typing import Any
 
 import orjson
 
-from shared.kafka import ensure_topics
 from tests.cluster import Cluster
-from tests.faults.scenario import Stream, assert_exact, province_stream, send_paced, settled
+from tests.faults.scenario import (
+    Stream,
+    assert_exact,
+    create_topics,
+    province_stream,
+    send_paced,
+    settled,
+)
 
 
 def assignments(cluster: Cluster, name: str) -> list[list[str]]:
@@ -30,16 +36,7 @@ async def test_rebalances_between_ingest_instances_lose_and_double_nothing(
 ) -> None:
     stream = province_stream(topics, seed=13, scale=0.08, malformed_rate=0.01, duplicate_rate=0.02)
     third = len(stream.records) // 3
-    await ensure_topics(
-        broker,
-        [
-            topics.dossier,
-            topics.catalog,
-            topics.feedback,
-            topics.dead_letter,
-            cluster.env["TOPIC_ALERTS"],
-        ],
-    )
+    await create_topics(broker, topics, cluster.env["TOPIC_ALERTS"])
     for name in ("ingest-1", "ingest-2", "scoring-1", "scoring-2"):
         cluster.start(name)
     positions = await send_paced(broker, Stream(stream.records[:third]), seconds=4)

@@ -24,7 +24,7 @@ from services.scoring.settings import ScoringSettings
 from services.scoring.verify import verify
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
-from shared.events import Refusal, TopicKind, parse_events
+from shared.events import DossierStatus, Refusal, TopicKind, parse_events
 from tests.factories import dossier_event, feedback_event, procedure_event, unit_event
 from tests.integration.harness import PROVINCE
 from tests.integration.store import step_until_idle
@@ -32,18 +32,7 @@ from tests.integration.test_ingest import scalar
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TOPICS: dict[str, TopicKind] = {"d": "dossier", "c": "catalog", "f": "feedback"}
-STATUSES = [
-    "SUBMITTED",
-    "RECEIVED",
-    "IN_PROGRESS",
-    "SUPPLEMENT_REQUESTED",
-    "SUPPLEMENTED",
-    "PAYMENT_REQUESTED",
-    "COMPLETED",
-    "RESULT_RETURNED",
-    "WITHDRAWN",
-    "REJECTED",
-]
+STATUSES = [status.value for status in DossierStatus]
 
 hostile_text = st.one_of(
     st.text(max_size=40),
