@@ -25,7 +25,8 @@ test: install ## All tests, against a real PostgreSQL and a real Tansu broker
 	$(PY) -m pytest -q
 
 soak: install ## The fault and fuzz tests, long: 100 kill cycles, 60 s outages, 2000 fuzzed batches
-	FAULT_KILL_CYCLES=100 FAULT_OUTAGE_SECONDS=60 FAULT_BROKER_OUTAGE_SECONDS=60 FUZZ_EXAMPLES=2000 \
+	FAULT_KILL_CYCLES=100 FAULT_OUTAGE_SECONDS=60 FAULT_BROKER_OUTAGE_SECONDS=60 \
+		FAULT_BROKER_DOWN_SECONDS=30 FUZZ_EXAMPLES=2000 \
 		SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SEED=$$RANDOM $(PY) -m pytest -q -s tests/faults \
 		tests/integration/test_bad_input.py tests/integration/test_openapi_fuzz.py
 

