@@ -101,6 +101,8 @@ def test_a_missing_field_is_named() -> None:
         # PostgreSQL cannot store U+0000: refused, never a failed insert that blocks a partition.
         (b'{"event_id": "ok", "name": "a\\u0000b"}', "NUL character"),
         (b'{"event_id": "ok", "x": [{"\\u0000": 1}]}', "NUL character"),
+        # Deeper than Python's recursion limit, within orjson's: refused, never a crash.
+        (b'{"x": ' + b"[" * 1020 + b"]" * 1020 + b"}", "schema_version"),
     ],
 )
 def test_records_that_are_not_events_are_refused(raw: bytes | None, reason: str) -> None:
