@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodySizeLimit:
     """413 for a request body over `max_bytes`, announced (Content-Length) or streamed (chunked).
 
-    A streamed body is read here, up to the limit, before the route sees it: FastAPI turns any
-    error raised while it reads a body into a 400, which would hide the reason.
+    A streamed body (no Content-Length) is read here, up to the limit, before the route sees it:
+    FastAPI turns any error raised while it reads a body into a 400, which would hide the reason.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -34,8 +34,12 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if length is not None:
+            # The server holds the body to its announced length: only the announcement to check.
+            if not length.isdigit() or int(length) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         body = bytearray()
         while True:

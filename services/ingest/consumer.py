@@ -80,7 +80,8 @@ class IngestConsumer:
             await self.metrics.observe_lag(self.consumer)
             records: list[Record] = [r for batch in polled.values() for r in batch]
             if not records:
-                self.metrics.idle()
+                # The broker answered; a failed batch keeps readiness down until one succeeds.
+                self.metrics.health.beat()
                 continue
             try:
                 await self.handle(records)

@@ -47,6 +47,7 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
     metrics = IngestMetrics(Health(settings.ops_stall_seconds))
     await producer.start()
     await consumer.start()
+    metrics.health.succeeded()  # in the group: ready, until a batch fails
     try:
         log.info("ingest.started", topics=topics, group=settings.ingest_consumer_group)
         async with serving_ops(settings, metrics.health, metrics.registry):

@@ -43,14 +43,6 @@ class IngestMetrics:
         self.batch_seconds.observe(seconds)
         self.health.succeeded()
 
-    def idle(self) -> None:
-        """A poll with nothing to store: the broker answers; a past failure stands until a batch
-        succeeds."""
-        if self.health.reason == "starting":
-            self.health.succeeded()
-        else:
-            self.health.beat()
-
     def retry(self, error: BaseException) -> None:
         self.retries.inc()
         self.health.failed(f"{type(error).__name__}: {error}"[:300])
