@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: install ## The whole system: embedded broker and PostgreSQL, services, simulator, API on :8000
-	$(PY) -m services.devstack
+run: install ## The whole system: embedded broker and PostgreSQL, services, simulator, API on :8000 (ARGS="--national")
+	$(PY) -m services.devstack $(ARGS)
 
 test: install ## All tests, against a real PostgreSQL and a real Tansu broker
 	$(PY) -m pytest -q

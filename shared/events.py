@@ -1,13 +1,15 @@
 """Event contract v1: what the one-stop systems send, validated.
 
-`parse_record(raw, now=...)` is the one door: it returns an accepted event or a `Refusal` carrying
-a readable reason. It never raises on bad input.
+`parse_events(raw, now=...)` is the door for Kafka records: the events a record holds (a contract
+event, or the parts of a national sync record) and a `Refusal` with a readable reason for each part
+it refuses. `parse_record` validates one contract event. Neither raises on bad input.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -29,10 +31,13 @@ from pydantic import (
     model_validator,
 )
 
-from shared.national_sync import NationalSyncError, is_national_item, national_events
+from shared.jsontext import NUL_REASON, holds_nul
+from shared.national import Part, is_national, read_national
 
 SCHEMA_VERSION = 1
 MAX_EVENT_BYTES = 64 * 1024
+# A national sync envelope carries many items; Kafka's default limit on a message.
+MAX_RECORD_BYTES = 1024 * 1024
 # Dates before this are data-entry errors, not dossiers (the one-stop systems started in 2018).
 EARLIEST_PLAUSIBLE = datetime(2015, 1, 1, tzinfo=UTC)
 LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -124,14 +129,12 @@ class _EventBase(BaseModel):
     _occurred_in_the_past = field_validator("occurred_at")(_check_past)
 
 
-class DossierStatusEvent(_EventBase):
-    """A dossier's lifecycle step. Fields left out are unknown, not false."""
+class _DossierFacts(_EventBase):
+    """What a one-stop system states of a dossier. Fields left out are unknown, not false."""
 
-    type: Literal["DOSSIER_STATUS"] = "DOSSIER_STATUS"
     dossier_code: Code
     unit_code: Code
     procedure_code: Code | None = None
-    status: DossierStatus
     received_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
     channel: Channel | None = None
@@ -150,13 +153,48 @@ class DossierStatusEvent(_EventBase):
     _plausible_due_at = field_validator("due_at")(_check_plausible)
 
     @model_validator(mode="after")
-    def _consistent(self) -> DossierStatusEvent:
+    def _due_after_receipt(self) -> _DossierFacts:
         if self.received_at and self.due_at and self.due_at < self.received_at:
             raise ValueError("due_at is before received_at")
+        return self
+
+
+class DossierStatusEvent(_DossierFacts):
+    """A dossier's lifecycle step, with what is known of the dossier then."""
+
+    type: Literal["DOSSIER_STATUS"] = "DOSSIER_STATUS"
+    status: DossierStatus
+
+    @model_validator(mode="after")
+    def _received_when_accepted(self) -> DossierStatusEvent:
         if self.status is DossierStatus.RECEIVED and self.received_at is None:
             # The desk accepting the dossier is the event itself.
             object.__setattr__(self, "received_at", self.occurred_at.astimezone(UTC))
         return self
+
+
+class DossierUpdateEvent(_DossierFacts):
+    """What is known of a dossier at a moment, with no lifecycle step (a correction, or the
+    facts of a national sync item)."""
+
+    type: Literal["DOSSIER_UPDATE"]
+
+
+class DossierProgressEvent(_EventBase):
+    """A step of a dossier's processing (tiến độ xử lý), as a one-stop system reports it."""
+
+    type: Literal["DOSSIER_PROGRESS"]
+    dossier_code: Code
+    unit_code: Code | None = None
+    # The dossier's status from this step on, if the step changes it.
+    status: DossierStatus | None = None
+    department: Name | None = None
+    handler_title: Name | None = None
+    step_started_at: AwareDatetime | None = None
+    # When the step had to be done by (the regulated time of this step alone).
+    step_due_at: AwareDatetime | None = None
+
+    _plausible_step_times = field_validator("step_started_at", "step_due_at")(_check_plausible)
 
 
 class RatingEvent(_EventBase):
@@ -232,18 +270,20 @@ def _dossier_event_type(value: Any) -> str:
     return str(getattr(value, "type", "DOSSIER_STATUS"))
 
 
+AnyDossierEvent = DossierStatusEvent | DossierUpdateEvent | DossierProgressEvent | RatingEvent
 DossierEvent = Annotated[
-    Annotated[DossierStatusEvent, Tag("DOSSIER_STATUS")] | Annotated[RatingEvent, Tag("RATING")],
+    Annotated[DossierStatusEvent, Tag("DOSSIER_STATUS")]
+    | Annotated[DossierUpdateEvent, Tag("DOSSIER_UPDATE")]
+    | Annotated[DossierProgressEvent, Tag("DOSSIER_PROGRESS")]
+    | Annotated[RatingEvent, Tag("RATING")],
     Discriminator(_dossier_event_type),
 ]
-AnyEvent = (
-    DossierStatusEvent | RatingEvent | UnitEvent | ProcedureEvent | PublicationEvent | FeedbackEvent
-)
+AnyEvent = AnyDossierEvent | UnitEvent | ProcedureEvent | PublicationEvent | FeedbackEvent
 CATALOGUE_KINDS = ("unit", "procedure", "publication")
 # Which contract a topic carries.
 TopicKind = Literal["dossier", "catalog", "feedback"]
 
-_DOSSIER_ADAPTER: TypeAdapter[DossierStatusEvent | RatingEvent] = TypeAdapter(DossierEvent)
+_DOSSIER_ADAPTER: TypeAdapter[AnyDossierEvent] = TypeAdapter(DossierEvent)
 CatalogEvent = Annotated[UnitEvent | ProcedureEvent | PublicationEvent, Field(discriminator="type")]
 _CATALOG_ADAPTER: TypeAdapter[UnitEvent | ProcedureEvent | PublicationEvent] = TypeAdapter(
     CatalogEvent
@@ -255,8 +295,23 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "feedback": _FEEDBACK_ADAPTER,
 }
 
+# The `type` tags, which name the branch in a validation error's location.
+_EVENT_TYPES = frozenset(
+    {
+        "DOSSIER_STATUS",
+        "DOSSIER_UPDATE",
+        "DOSSIER_PROGRESS",
+        "RATING",
+        "UNIT",
+        "PROCEDURE",
+        "PUBLICATION",
+        "FEEDBACK",
+    }
+)
 EVENT_KIND = {
     DossierStatusEvent: "dossier_status",
+    DossierUpdateEvent: "dossier_update",
+    DossierProgressEvent: "dossier_progress",
     RatingEvent: "rating",
     UnitEvent: "unit",
     ProcedureEvent: "procedure",
@@ -269,88 +324,144 @@ EVENT_KIND = {
 class Refusal:
     reason: str
     event_id: str | None = None
+    # What the dead letter keeps instead of the record as received: the refused part of a
+    # national record, less anything personal.
+    kept: bytes | None = None
 
 
-def _format_errors(error: ValidationError) -> str:
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    event: AnyEvent
+    # The stored form (`normalized_payload`).
+    payload: dict[str, Any]
+    # What makes a redelivery of it a duplicate rather than a conflict (`events.payload_hash`).
+    content_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one Kafka record holds: the events accepted and the parts refused. A contract record
+    is one event or one refusal; a national record may hold both."""
+
+    accepted: tuple[Accepted, ...] = ()
+    refused: tuple[Refusal, ...] = ()
+
+
+def _format_errors(error: ValidationError, sources: Mapping[str, str] | None = None) -> str:
+    """The errors, one per field; with `sources`, fields are named after the national fields
+    they were read from (`MaTTHC (procedure_code)`) and the event type is left out."""
     parts = []
     for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        path = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
+        if sources is not None:
+            path = [_named(p, sources) for p in path if p not in _EVENT_TYPES]
+        location = ".".join(path)
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts)
 
 
+def _named(field: str, sources: Mapping[str, str]) -> str:
+    return f"{sources[field]} ({field})" if field in sources else field
+
+
 def parse_record(
     raw: bytes | None, *, topic: TopicKind = "dossier", now: datetime | None = None
 ) -> AnyEvent | Refusal:
-    """Validate one Kafka record value holding one contract v1 event."""
+    """Validate one record value holding one contract v1 event."""
     document = _load(raw)
     if isinstance(document, Refusal):
         return document
     assert raw is not None  # _load refused None
-    return _validate(raw, document, topic=topic, now=now)
+    if holds_nul(document):
+        return NUL_REFUSAL
+    return _validate(raw, document, topic, now)
 
 
 def parse_events(
-    raw: bytes | None, *, topic: TopicKind = "dossier", now: datetime | None = None
-) -> list[AnyEvent] | Refusal:
-    """The events of one Kafka record: a contract v1 event, or a national sync
-    (`DongBoHoSoMC`) item, which becomes several. A refusal refuses the whole record."""
-    document = _load(raw)
+    raw: bytes | None,
+    *,
+    topic: TopicKind = "dossier",
+    now: datetime,
+    arrived_at: datetime | None = None,
+) -> Parsed:
+    """The one door for Kafka records: a contract v1 event, or a national sync record (an item,
+    a processing step, or the adapter's envelope of many), whose parts are judged one by one.
+
+    `arrived_at` (the record's timestamp) dates what a national record leaves undated; it is
+    taken as `now` when absent or later."""
+    document = _load(raw, MAX_RECORD_BYTES)
     if isinstance(document, Refusal):
-        return document
+        return Parsed(refused=(document,))
     assert raw is not None  # _load refused None
-    if topic != "dossier" or not is_national_item(document):
-        event = _validate(raw, document, topic=topic, now=now)
-        return event if isinstance(event, Refusal) else [event]
-    try:
-        translated = national_events(document)
-    except NationalSyncError as error:
-        return Refusal(f"DongBoHoSoMC {error}")
-    events: list[AnyEvent] = []
-    for item in translated:
-        event = _validate(orjson.dumps(item), item, topic="dossier", now=now)
+    if topic == "dossier" and is_national(document):
+        return _national(document, now, min(arrived_at or now, now))
+    if len(raw) > MAX_EVENT_BYTES:
+        return Parsed(refused=(_too_large(raw, MAX_EVENT_BYTES),))
+    if holds_nul(document):
+        return Parsed(refused=(NUL_REFUSAL,))
+    event = _validate(raw, document, topic, now)
+    if isinstance(event, Refusal):
+        return Parsed(refused=(event,))
+    payload = normalized_payload(event)
+    return Parsed(accepted=(Accepted(event, payload, payload_hash(payload)),))
+
+
+def _national(document: dict[str, Any], now: datetime, arrived_at: datetime) -> Parsed:
+    accepted: list[Accepted] = []
+    refused: list[Refusal] = []
+    for part in read_national(document, arrived_at):
+        read = _national_part(part, now)
+        if isinstance(read, Refusal):
+            refused.append(read)
+        else:
+            accepted.extend(read)
+    return Parsed(tuple(accepted), tuple(refused))
+
+
+def _national_part(part: Part, now: datetime) -> list[Accepted] | Refusal:
+    """The events of one item or step, or its refusal: one bad event refuses the whole item."""
+    where = f"{part.where}: " if part.where else ""
+    if part.error is not None:
+        return Refusal(f"{where}{part.error}", kept=part.kept)
+    events = []
+    for translated in part.events:
+        raw = orjson.dumps(translated.event)
+        event = _validate(raw, translated.event, "dossier", now, part.field_sources)
         if isinstance(event, Refusal):
-            return Refusal(f"DongBoHoSoMC: {event.reason}", event.event_id)
-        events.append(event)
+            return Refusal(f"{where}{part.service}: {event.reason}", event.event_id, part.kept)
+        events.append(Accepted(event, normalized_payload(event), translated.identity))
     return events
 
 
-def _load(raw: bytes | None) -> dict[str, Any] | Refusal:
+# PostgreSQL text and jsonb cannot hold U+0000: refused here, not failed on insert.
+NUL_REFUSAL = Refusal(NUL_REASON)
+
+
+def _too_large(raw: bytes, limit: int) -> Refusal:
+    return Refusal(f"record of {len(raw)} bytes exceeds the {limit}-byte limit")
+
+
+def _load(raw: bytes | None, limit: int = MAX_EVENT_BYTES) -> dict[str, Any] | Refusal:
     if raw is None:
         return Refusal("empty record (no value)")
-    if len(raw) > MAX_EVENT_BYTES:
-        return Refusal(f"record of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
+    if len(raw) > limit:
+        return _too_large(raw, limit)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         return Refusal(f"not valid JSON: {error}")
     if not isinstance(document, dict):
         return Refusal(f"expected a JSON object, got {type(document).__name__}")
-    if _holds_nul(document):
-        # PostgreSQL text and jsonb cannot hold U+0000: refused here, not failed on insert.
-        return Refusal("text may not contain the NUL character (\\u0000)")
     return document
 
 
-def _holds_nul(document: dict[str, Any]) -> bool:
-    # A stack, not recursion: orjson accepts nesting deeper than Python's recursion limit.
-    pending: list[Any] = [document]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return False
-
-
 def _validate(
-    raw: bytes, document: dict[str, Any], *, topic: TopicKind, now: datetime | None
+    raw: bytes,
+    document: dict[str, Any],
+    topic: TopicKind,
+    now: datetime | None,
+    sources: Mapping[str, str] | None = None,
 ) -> AnyEvent | Refusal:
     event_id = document.get("event_id")
     # Kept beside a refusal only if it is a well-formed id: the rest is in the record itself.
@@ -366,7 +477,7 @@ def _validate(
         # JSON mode keeps strict types (no "yes" for true) yet reads RFC 3339 strings as times.
         event: AnyEvent = adapter.validate_json(raw, context={"now": now})
     except ValidationError as error:
-        return Refusal(_format_errors(error), event_id)
+        return Refusal(_format_errors(error, sources), event_id)
     return event
 
 

@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backfill-weeks", default="3")
     parser.add_argument("--scale", default="1.0")
     parser.add_argument("--no-simulator", dest="simulator", action="store_false")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="the simulator sends the DongBoHoSoMC items of the national sync, not the contract",
+    )
     args = parser.parse_args(argv)
 
     stopping = False
@@ -146,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
                             args.backfill_weeks,
                             "--scale",
                             args.scale,
+                            *(["--national"] if args.national else []),
                         ],
                     )
                 )

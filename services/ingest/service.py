@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
@@ -18,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ingest import repository
 from shared.clock import Clock
 from shared.events import (
-    AnyEvent,
+    Accepted,
+    Parsed,
     Refusal,
     TopicKind,
     event_kind,
     event_subject,
-    normalized_payload,
     parse_events,
-    payload_hash,
 )
 
 log = structlog.get_logger()
@@ -37,6 +36,8 @@ class Record(Protocol):
     topic: str
     partition: int
     offset: int
+    # Milliseconds since the epoch, as the producer (or the broker) stamped it; negative if none.
+    timestamp: int
     key: bytes | None
     value: bytes | None
 
@@ -89,23 +90,20 @@ class IngestService:
             key = (record.topic, record.partition)
             report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
             parsed = self._parse(record, now)
-            if isinstance(parsed, Refusal):
-                counts[record.topic]["offered"] += 1
-                report.dead_letters.append(_dead_letter(record, parsed.reason, parsed.event_id))
-                continue
-            # A national sync item counts as the events it becomes.
-            counts[record.topic]["offered"] += len(parsed)
-            for event in parsed:
-                row = _row(record, event)
+            # A national sync record counts as the events it becomes and the items it refuses.
+            counts[record.topic]["offered"] += len(parsed.accepted) + len(parsed.refused)
+            for refusal in parsed.refused:
+                report.dead_letters.append(_dead_letter(record, refusal))
+            for accepted in parsed.accepted:
+                event = accepted.event
+                row = _row(record, accepted)
                 earlier = candidates.get(event.event_id)
                 if earlier is None:
                     candidates[event.event_id] = (record, row)
                 elif earlier[1]["payload_hash"] == row["payload_hash"]:
                     batch_duplicates.append(record)
                 else:
-                    report.dead_letters.append(
-                        _dead_letter(record, _reused_id(event.event_id), event.event_id)
-                    )
+                    report.dead_letters.append(_dead_letter(record, _reused_id(event.event_id)))
 
         inserted = await repository.insert_events(session, [row for _, row in candidates.values()])
         not_inserted = [eid for eid in candidates if eid not in inserted]
@@ -115,7 +113,7 @@ class IngestService:
             if existing.get(event_id) == row["payload_hash"]:
                 batch_duplicates.append(record)
             else:
-                report.dead_letters.append(_dead_letter(record, _reused_id(event_id), event_id))
+                report.dead_letters.append(_dead_letter(record, _reused_id(event_id)))
         for event_id in inserted:
             counts[candidates[event_id][0].topic]["stored"] += 1
         for record in batch_duplicates:
@@ -145,47 +143,60 @@ class IngestService:
         report.duplicates = len(batch_duplicates)
         return report
 
-    def _parse(self, record: Record, now: datetime) -> list[AnyEvent] | Refusal:
+    def _parse(self, record: Record, now: datetime) -> Parsed:
         try:
             return parse_events(
-                record.value, topic=self.topics.get(record.topic, "dossier"), now=now
+                record.value,
+                topic=self.topics.get(record.topic, "dossier"),
+                now=now,
+                arrived_at=_arrival(record),
             )
         except Exception as error:
             # A parser bug must not block the partition: the record is kept, with the reason.
             log.exception("ingest.unreadable_record", topic=record.topic, offset=record.offset)
-            return _unreadable(error)
+            return Parsed(refused=(_unreadable(error),))
+
+
+def _arrival(record: Record) -> datetime | None:
+    """When the record reached the broker, if it says."""
+    if record.timestamp < 0:
+        return None
+    return datetime.fromtimestamp(record.timestamp / 1000, UTC)
 
 
 def _unreadable(error: Exception) -> Refusal:
     return Refusal(f"could not be read ({type(error).__name__}: {error})")
 
 
-def _row(record: Record, event: AnyEvent) -> dict[str, Any]:
-    payload = normalized_payload(event)
+def _row(record: Record, accepted: Accepted) -> dict[str, Any]:
+    event = accepted.event
     return {
         "event_id": event.event_id,
         "kind": event_kind(event),
         "subject": event_subject(event),
         "occurred_at": event.occurred_at,
-        "payload": payload,
-        "payload_hash": payload_hash(payload),
+        "payload": accepted.payload,
+        "payload_hash": accepted.content_hash,
         "source_topic": record.topic,
         "source_partition": record.partition,
         "source_offset": record.offset,
     }
 
 
-def _reused_id(event_id: str) -> str:
-    return f"event_id {event_id!r} was already used by an event with different content"
+def _reused_id(event_id: str) -> Refusal:
+    return Refusal(
+        f"event_id {event_id!r} was already used by an event with different content", event_id
+    )
 
 
-def _dead_letter(record: Record, reason: str, event_id: str | None) -> DeadLetterMessage:
+def _dead_letter(record: Record, refusal: Refusal) -> DeadLetterMessage:
     return DeadLetterMessage(
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
         key=record.key,
-        value=record.value,
-        reason=reason,
-        event_id=event_id,
+        # A refused part of a national record is kept alone, less anything personal.
+        value=record.value if refusal.kept is None else refusal.kept,
+        reason=refusal.reason,
+        event_id=refusal.event_id,
     )

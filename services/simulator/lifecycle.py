@@ -24,6 +24,8 @@ class Emission:
     topic: str  # "dossier", "catalog" or "feedback"
     key: str
     event: dict[str, Any]
+    # A national sync item (DongBoHoSoMC) rather than a contract event.
+    national: bool = False
 
 
 def _iso(instant: datetime) -> str:

@@ -24,6 +24,7 @@ from services.simulator.lifecycle import (
     feedback,
     working_instants,
 )
+from services.simulator.national import NationalItems, envelopes
 from services.simulator.province import PROVINCE_NAME, build_province
 from shared.kafka import ensure_topics
 from shared.logging import configure_logging
@@ -34,9 +35,13 @@ WEEK = timedelta(weeks=1)
 
 
 class Simulator:
-    def __init__(self, seed: int, scale: float, malformed_rate: float) -> None:
+    def __init__(
+        self, seed: int, scale: float, malformed_rate: float, national: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
         self.units = build_province(seed)
+        # The dossiers as their one-stop systems sync them to the national portal, if asked.
+        self.national = NationalItems({u.code: u.name for u in self.units}) if national else None
         self.procedures = build_procedures(self.rng, self.units)
         # Communes share one list: each procedure once.
         self.catalogued = list({p.code: p for ps in self.procedures.values() for p in ps}.values())
@@ -66,7 +71,8 @@ class Simulator:
             weights = [p.popularity for p in procedures]
             for received_at in working_instants(self.rng, start, end, count):
                 procedure = self.rng.choices(procedures, weights)[0]
-                self._queue(self.factory.dossier(unit, procedure, received_at))
+                emissions = self.factory.dossier(unit, procedure, received_at)
+                self._queue(self.national.dossier(emissions) if self.national else emissions)
             # About one citizen's feedback for every hundred dossiers.
             expected /= 100
             count = int(expected) + (self.rng.random() < expected % 1)
@@ -110,7 +116,18 @@ async def send(
     futures = [
         await producer.send(topics[e.topic], key=e.key.encode(), value=simulator.encode(e))
         for e in batch
+        if not e.national
     ]
+    # Each envelope is stamped with when it was sent, the only date of a status that has none.
+    for sent_at, envelope in envelopes(e for e in batch if e.national):
+        futures.append(
+            await producer.send(
+                topics["dossier"],
+                key=envelope["madonvi"].encode(),
+                value=orjson.dumps(envelope),
+                timestamp_ms=int(sent_at.timestamp() * 1000),
+            )
+        )
     if futures:
         await asyncio.gather(*futures)
 
@@ -126,7 +143,7 @@ async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
         bootstrap_servers=args.bootstrap_servers, linger_ms=20, max_batch_size=256 * 1024
     )
     await producer.start()
-    simulator = Simulator(args.seed, args.scale, args.malformed_rate)
+    simulator = Simulator(args.seed, args.scale, args.malformed_rate, args.national)
     try:
         now = datetime.now(UTC)
         start = now - timedelta(weeks=args.backfill_weeks)
@@ -165,6 +182,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--malformed-rate", type=float, default=0.0005)
     parser.add_argument("--seed", type=int, default=766)
     parser.add_argument("--no-live", dest="live", action="store_false")
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="send the dossiers as the DongBoHoSoMC items of the national sync, in envelopes",
+    )
     return parser.parse_args(argv)
 
 

@@ -38,6 +38,10 @@ REGISTER_FIELDS = (
 
 NOT_ACCEPTED = "NOT_ACCEPTED"
 NOT_YET_ACCEPTED = frozenset({"SUBMITTED", NOT_ACCEPTED})
+PROGRESS = "DOSSIER_PROGRESS"
+# A supplement is one request and one answer, which the supplement records state with their own
+# dates; a processing step reporting the same request would count it twice.
+NOT_FROM_PROGRESS = frozenset({"SUPPLEMENT_REQUESTED", "SUPPLEMENTED"})
 
 
 # What the catalogue says of the dossier's procedure, as of the last evaluation, for the facts the
@@ -65,8 +69,9 @@ def apply_event(
         if current is None or current[1] < stamp:
             registers[name] = [value, stamp]
     status = payload.get("status")
-    if status is not None:
-        state["m"][payload["event_id"]] = [status, payload["occurred_at"]]
+    if status is None or (payload.get("type") == PROGRESS and status in NOT_FROM_PROGRESS):
+        return
+    state["m"][payload["event_id"]] = [status, payload["occurred_at"]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from services.scoring.settings import ScoringSettings
 from services.scoring.verify import verify
 from services.simulator.main import Simulator
-from shared.events import Refusal, TopicKind, parse_events
+from shared.events import TopicKind, parse_events
 from shared.kafka import ensure_topics
 from tests.integration import harness
 
@@ -112,8 +112,7 @@ def _outgoing(
     topic: str, kind: TopicKind, key: bytes, value: bytes | None, now: datetime
 ) -> Outgoing:
     parsed = parse_events(value, topic=kind, now=now + timedelta(minutes=5))
-    ids = () if isinstance(parsed, Refusal) else tuple(e.event_id for e in parsed)
-    return Outgoing(topic, key, value, ids)
+    return Outgoing(topic, key, value, tuple(a.event.event_id for a in parsed.accepted))
 
 
 async def create_topics(broker: str, topics: Any, alerts_topic: str) -> None:

@@ -24,7 +24,7 @@ from services.scoring.settings import ScoringSettings
 from services.scoring.verify import verify
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
-from shared.events import DossierStatus, Refusal, TopicKind, parse_events
+from shared.events import DossierStatus, TopicKind, parse_events
 from tests.factories import dossier_event, feedback_event, procedure_event, unit_event
 from tests.integration.harness import PROVINCE
 from tests.integration.store import step_until_idle
@@ -133,6 +133,7 @@ class FakeRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    timestamp: int = -1
 
 
 @dataclass
@@ -160,7 +161,7 @@ def test_hostile_batches_are_stored_or_dead_lettered_and_scored_without_a_crash(
         refused = {
             r.offset
             for r in records
-            if isinstance(parse_events(r.value, topic=service.topics[r.topic], now=NOW), Refusal)
+            if parse_events(r.value, topic=service.topics[r.topic], now=NOW).refused
         }
         lettered = {d.offset: d.reason for d in report.dead_letters}
         # Every record the contract refuses is dead-lettered with a reason (and so is an event_id

@@ -134,9 +134,9 @@ async def test_a_national_sync_item_is_stored_as_its_events_once(
 
         async def offered() -> dict | None:
             current = await counts(db_url)
-            return current if current.get(topics.dossier, (0,))[0] == 8 else None
+            return current if current.get(topics.dossier, (0,))[0] == 10 else None
 
-        assert (await harness.eventually(offered))[topics.dossier] == (8, 4, 0, 4)
+        assert (await harness.eventually(offered))[topics.dossier] == (10, 5, 0, 5)
     assert await scalar(db_url, "SELECT count(DISTINCT subject) FROM events") == 1
 
 
@@ -164,7 +164,9 @@ async def test_a_batch_applied_before_is_skipped_without_a_crash(
         )
         value = encode(received("R1", datetime.now(UTC) - timedelta(hours=1)))
         batch = [
-            SimpleNamespace(topic=topics.dossier, partition=0, offset=0, key=b"R1", value=value)
+            SimpleNamespace(
+                topic=topics.dossier, partition=0, offset=0, timestamp=-1, key=b"R1", value=value
+            )
         ]
         await ingest.handle(batch)
         await ingest.handle(batch)  # the same records again: skipped, no commit to make

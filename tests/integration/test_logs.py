@@ -37,7 +37,7 @@ async def test_logs_are_json_and_hold_no_secret_and_no_applicant(
     api = f"http://127.0.0.1:{cluster.env['API_PORT']}"
     national = {
         **ITEM,
-        "MaHoSo": "H19-LOG-1",
+        "MaHoSo": "000.00.19.H01-261116-0901",
         "ChuHoSo": APPLICANT,
         "SoGiayToChuHoSo": CITIZEN_ID,
         "SoDienThoaiChuHoSo": PHONE,

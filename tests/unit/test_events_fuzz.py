@@ -10,7 +10,8 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events import Refusal, normalized_payload, parse_events
+from shared.events import normalized_payload, parse_events
+from tests.corpus.national import envelope, step
 from tests.unit.test_events import VALID
 from tests.unit.test_national_sync import ITEM
 
@@ -27,13 +28,15 @@ json_values = st.recursive(
 
 def check(raw: bytes) -> None:
     for topic in ("dossier", "catalog", "feedback"):
-        result = parse_events(raw, topic=topic, now=NOW)  # type: ignore[arg-type]
-        if isinstance(result, Refusal):
-            assert result.reason.strip()
-        else:
-            assert result
-            for event in result:
-                orjson.dumps(normalized_payload(event))  # storable
+        result = parse_events(raw, topic=topic, now=NOW, arrived_at=NOW)  # type: ignore[arg-type]
+        # Nothing vanishes: a record gives events, refusals, or both.
+        assert result.accepted or result.refused
+        for refusal in result.refused:
+            assert refusal.reason.strip()
+            assert "\x00" not in refusal.reason
+        for accepted in result.accepted:
+            assert accepted.payload == normalized_payload(accepted.event)
+            orjson.dumps(accepted.payload)  # storable
 
 
 @settings(max_examples=300)
@@ -89,3 +92,25 @@ national_lists = st.lists(
 )
 def test_national_items_with_hostile_lists(lists: dict[str, Any]) -> None:
     check(json.dumps({**ITEM, **lists}).encode())
+
+
+@settings(max_examples=300)
+@given(
+    items=st.lists(
+        st.dictionaries(st.sampled_from(sorted(ITEM)), json_values, max_size=3).map(
+            lambda changes: {**ITEM, **changes}
+        )
+        | json_values,
+        max_size=4,
+    ),
+    service=st.sampled_from(["DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo"]) | json_values,
+)
+def test_envelopes_of_hostile_items(items: list[Any], service: Any) -> None:
+    check(json.dumps({**envelope("DongBoHoSoMC", *items), "service": service}).encode())
+
+
+@settings(max_examples=200)
+@given(changes=st.dictionaries(st.sampled_from(sorted(step("X", "", ""))), json_values, max_size=4))
+def test_hostile_processing_steps(changes: dict[str, Any]) -> None:
+    value = {**step("000.00.19.H01-261116-0001", "20261116100000", "4"), **changes}
+    check(json.dumps(envelope("CapNhatTienDoHoSoMC", value)).encode())

@@ -87,7 +87,15 @@ def dossier_history(draw: st.DrawFn, code: str) -> list[dict[str, Any]]:
         else:
             extra["unit_code"] = unit
         status = draw(st.sampled_from(STEPS))
+        form = draw(st.sampled_from(["status", "status", "status", "update", "progress"]))
         event = dossier_event(code, status, at, **extra)
+        if form == "update":  # the facts with no step, as a national item's
+            del event["status"]
+            event["type"] = "DOSSIER_UPDATE"
+        elif form == "progress":  # a processing step: its status, and nothing else
+            event = {key: event[key] for key in ("event_id", "schema_version", "source")}
+            event |= {"occurred_at": at.isoformat(), "dossier_code": code, "status": status}
+            event["type"] = "DOSSIER_PROGRESS"
         events.append(event)
     if draw(st.booleans()):
         at = received_at + timedelta(hours=draw(st.integers(0, 24 * 30)))

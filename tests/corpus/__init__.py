@@ -1,0 +1,1 @@
+"""Realistic inputs shared by the unit and integration tests."""
