@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test soak lint typecheck check bench verify simulate migrate clean
+.PHONY: help install run test test-fast soak lint typecheck check bench verify simulate migrate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,11 +24,14 @@ run: install ## The whole system: embedded broker and PostgreSQL, services, simu
 test: install ## All tests, against a real PostgreSQL and a real Tansu broker
 	$(PY) -m pytest -q
 
+test-fast: install ## The unit tests and the quick integration tests (under a minute)
+	$(PY) -m pytest -q -m "unit or (integration and not slow)"
+
 soak: install ## The fault and fuzz tests, long: 100 kill cycles, 60 s outages, 2000 fuzzed batches
 	FAULT_KILL_CYCLES=100 FAULT_OUTAGE_SECONDS=60 FAULT_BROKER_OUTAGE_SECONDS=60 \
 		FAULT_BROKER_DOWN_SECONDS=30 FUZZ_EXAMPLES=2000 \
 		SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SEED=$$RANDOM $(PY) -m pytest -q -s tests/faults \
-		tests/integration/test_bad_input.py tests/integration/test_openapi_fuzz.py
+		tests/services/ingest/test_bad_input.py tests/services/api/test_openapi_fuzz.py
 
 lint: install ## ruff (lint and format) and mypy --strict
 	$(VENV)/bin/ruff check .

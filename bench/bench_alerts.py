@@ -24,14 +24,14 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.stack import fresh_stack, summary
+from services.alerting.main import serve as serve_alerting
+from services.alerting.settings import AlertingSettings
 from services.api import keys
-from services.api.alerting.main import serve as serve_alerting
 from services.api.auth import Scope
-from services.api.settings import ApiSettings
 from shared.kafka import ensure_topics
-from tests.factories import encode, received
-from tests.integration import harness
-from tests.integration.http import Receiver, serving
+from tests.support import harness
+from tests.support.factories import encode, received
+from tests.support.http import Receiver, serving
 
 TOPIC = "index.alerts"
 
@@ -41,8 +41,11 @@ async def measure(db_url: str, broker: str, samples: int) -> dict[str, list[floa
     await ensure_topics(broker, ["dossier.events", "catalog.events", "dlq", TOPIC])
     receiver = Receiver()
     kafka_arrivals: dict[str, float] = {}
-    settings = ApiSettings(
-        **harness.common(db_url, broker, topics), topic_alerts=TOPIC, alert_relay_poll_seconds=0.05
+    settings = AlertingSettings(
+        **harness.common(db_url, broker, topics),
+        topic_alerts=TOPIC,
+        alerting_relay_poll_seconds=0.05,
+        webhook_allowed_targets=("127.0.0.1",),
     )
     caused: dict[str, float] = {}  # dossier -> the instant the alert's cause happened
     async with serving(receiver.app()) as receiver_url:

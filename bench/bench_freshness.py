@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench.stack import fresh_stack, summary
 from shared.kafka import ensure_topics
-from tests.factories import encode, received, unit_event
-from tests.integration import harness
+from tests.support import harness
+from tests.support.factories import encode, received, unit_event
 
 
 async def measure(db_url: str, broker: str, samples: int) -> list[float]:

@@ -27,7 +27,7 @@ from shared.events import (
     parse_record,
 )
 from shared.models import Event
-from tests.infra import database_url, execute_admin, migrate
+from tests.support.infra import database_url, execute_admin, migrate
 
 
 def simulated_payloads(weeks: float, scale: float) -> list[dict]:

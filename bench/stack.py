@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 from services.devstack.stack import LOCAL_POSTGRES, tansu_broker
-from tests.infra import database_url, execute_admin, migrate
+from tests.support.infra import database_url, execute_admin, migrate
 
 
 @contextlib.contextmanager

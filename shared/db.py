@@ -7,7 +7,6 @@ from typing import Any
 import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,27 +40,6 @@ def create_engine(url: str, *, application_name: str, pool_size: int = 5) -> Asy
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def is_transient(error: BaseException) -> bool:
-    """A database error worth retrying: the server is unreachable, restarting, or a deadlock."""
-    if isinstance(error, OSError | ConnectionError):
-        return True
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        code = str(getattr(error.orig, "sqlstate", None) or "")
-        # 40001 serialization failure, 40P01 deadlock, 57P0x shutdown, 08xxx connection.
-        return code in {"40001", "40P01"} or code[:2] in {"57", "08"}
-    return False
-
-
-def is_unstorable_text(error: BaseException) -> bool:
-    """PostgreSQL refused a string it cannot hold (a NUL character): bad input, not a bug."""
-    if isinstance(error, DBAPIError):
-        # 22021 character_not_in_repertoire, 22P05 untranslatable_character.
-        return str(getattr(error.orig, "sqlstate", None) or "") in {"22021", "22P05"}
-    return False
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -297,8 +297,9 @@ class ApiKey(Base):
 ALERTS_APPEND_LOCK = 766_002
 
 
-class Alert(Base):
-    """An alert, recorded once per fact (`alert_id` names the fact)."""
+class AlertRow(Base):
+    """An alert, recorded once per fact (`alert_id` names the fact); `shared.alerts.Alert` is
+    what it holds."""
 
     __tablename__ = "alerts"
 
@@ -368,7 +369,7 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(String(32))
     alert_seq: Mapped[int] = mapped_column(BigInteger)
-    # pending, delivered or failed (given up after the last attempt).
+    # A `shared.alerts.DeliveryStatus`.
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,6 +15,8 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from shared.errors import PeriodError
+
 
 class PeriodKind(StrEnum):
     WEEK = "week"
@@ -44,10 +46,6 @@ _KEY_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     (PeriodKind.HALF, re.compile(r"^(\d{4})-H([12])$")),
     (PeriodKind.YEAR, re.compile(r"^(\d{4})()$")),
 )
-
-
-class PeriodError(ValueError):
-    """A period key or name that does not denote a period."""
 
 
 @dataclass(frozen=True, slots=True)

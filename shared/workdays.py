@@ -33,9 +33,11 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
             return True
-        if day in self.extra_days_off or day.weekday() >= 5:
-            return False
-        return day not in _vietnam(day.year)
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+    def is_holiday(self, day: date) -> bool:
+        """A public holiday, a day off in lieu of one, or a day off the province declared."""
+        return day in self.extra_days_off or day in _vietnam(day.year)
 
     def shift(self, day: date, working_days: int) -> date:
         """The `working_days`-th working day after `day` (before it, if negative); `day`

@@ -10,9 +10,30 @@ from typing import Any
 import pytest
 
 from services.devstack.stack import free_port, tansu_broker
-from tests.cluster import Cluster
-from tests.infra import database_url, execute_admin, migrate, postgres_server
-from tests.integration import harness
+from tests.support import harness
+from tests.support.cluster import Cluster
+from tests.support.infra import database_url, execute_admin, migrate, postgres_server
+
+# A test that asks for one of these needs PostgreSQL or the broker.
+INTEGRATION_FIXTURES = frozenset(
+    {"db_url", "other_db", "broker", "postgres_admin_url", "template_database", "cluster"}
+)
+# Hypothesis and schemathesis over the real parts: long, and lengthened further by `make soak`.
+FUZZ_FILES = frozenset({"test_events_fuzz.py", "test_bad_input.py", "test_openapi_fuzz.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets one of the markers `make test-fast` selects by: faults (the services as
+    processes under failure), fuzz, integration (real PostgreSQL or broker), or unit."""
+    for item in items:
+        if "faults" in item.path.parts:
+            item.add_marker(pytest.mark.faults)
+        elif item.path.name in FUZZ_FILES:
+            item.add_marker(pytest.mark.fuzz)
+        elif INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +105,10 @@ def service_env(db_url: str, broker: str, topics: Any) -> dict[str, str]:
         "INGEST_MAX_BATCH_RECORDS": "200",
         "SCORING_BATCH_SIZE": "500",
         "SCORING_IDLE_POLL_SECONDS": "0.05",
-        "ALERT_WATCH_SECONDS": "1",
-        "ALERT_RELAY_POLL_SECONDS": "0.05",
+        "ALERTING_WATCH_SECONDS": "1",
+        "ALERTING_RELAY_POLL_SECONDS": "0.05",
+        # The tests' webhook receivers listen on loopback.
+        "WEBHOOK_ALLOWED_TARGETS": '["127.0.0.1"]',
         "API_PORT": str(free_port()),
         "API_RATE_LIMIT": "",
         "LOG_LEVEL": "INFO",

@@ -6,57 +6,54 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api import repository
 from services.api.auth import Scope, new_key
 from services.api.settings import ApiSettings
 from shared.db import create_engine, create_sessionmaker
 from shared.models import ApiKey
 
 
-async def create(database_url: str, name: str, scopes: list[Scope]) -> str:
-    key = new_key()
+@asynccontextmanager
+async def _transaction(database_url: str) -> AsyncIterator[AsyncSession]:
     engine = create_engine(database_url, application_name="chiso766-keys")
     try:
         async with create_sessionmaker(engine).begin() as session:
-            session.add(
-                ApiKey(
-                    key_id=key.key_id,
-                    name=name,
-                    secret_sha256=key.secret_sha256,
-                    scopes=sorted(scope.value for scope in scopes),
-                    created_at=datetime.now(UTC),
-                    revoked_at=None,
-                )
-            )
+            yield session
     finally:
         await engine.dispose()
+
+
+async def create(database_url: str, name: str, scopes: list[Scope]) -> str:
+    key = new_key()
+    async with _transaction(database_url) as session:
+        await repository.add(
+            session,
+            ApiKey(
+                key_id=key.key_id,
+                name=name,
+                secret_sha256=key.secret_sha256,
+                scopes=sorted(scope.value for scope in scopes),
+                created_at=datetime.now(UTC),
+                revoked_at=None,
+            ),
+        )
     return key.plain
 
 
 async def listing(database_url: str) -> list[ApiKey]:
-    engine = create_engine(database_url, application_name="chiso766-keys")
-    try:
-        async with create_sessionmaker(engine)() as session:
-            return list(await session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
-    finally:
-        await engine.dispose()
+    async with _transaction(database_url) as session:
+        return await repository.api_keys(session)
 
 
 async def revoke(database_url: str, key_id: str) -> bool:
-    engine = create_engine(database_url, application_name="chiso766-keys")
-    try:
-        async with create_sessionmaker(engine).begin() as session:
-            result = await session.execute(
-                update(ApiKey)
-                .where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-    finally:
-        await engine.dispose()
+    async with _transaction(database_url) as session:
+        return await repository.revoke_key(session, key_id, datetime.now(UTC))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     revoked = commands.add_parser("revoke", help="stop a key from working")
     revoked.add_argument("key_id")
     args = parser.parse_args(argv)
-    url = ApiSettings().database_url
+    url = ApiSettings.from_environment().database_url
     if args.command == "create":
         print(asyncio.run(create(url, args.name, [Scope(s) for s in args.scopes])))
     elif args.command == "list":

@@ -1,4 +1,9 @@
-"""api: the FastAPI application. `python -m services.api` serves it with uvicorn."""
+"""api: the FastAPI application. `python -m services.api` serves it with uvicorn.
+
+Everything the routes use is born in `lifespan` and closed after it; errors become HTTP answers
+in one place (`_answer`): the project's own by their class (`shared.errors`), the database's by
+whether they are an outage; anything else is a bug, logged with its traceback, and a 500.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,22 +20,25 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from services.api import alert_endpoints, dead_letter_endpoints, endpoints, ops
-from services.api.alerting.tail import AlertTail
-from services.api.auth import read_access
+from services.api.alert_tail import AlertTail
+from services.api.deps import read_access
+from services.api.endpoints import admin, alerts, audits, operations, scores, webhooks
 from services.api.guards import BodySizeLimit, RateLimit
 from services.api.pipeline_metrics import PipelineCollector
-from services.api.publisher import Publisher
-from services.api.service import CatalogueCache, ScoreBoard
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker, is_transient, is_unstorable_text
-from shared.logging import configure_logging
+from shared.db import create_engine, create_sessionmaker
+from shared.errors import Chiso766Error, Unavailable, is_retryable, is_unstorable_text
+from shared.jsontext import NUL_REASON
+from shared.kafka import Publisher
 from shared.methodology import Methodologies
 from shared.periods import Calendar
+from shared.scores.board import CatalogueCache, ScoreBoard
+from shared.webhook_targets import TargetPolicy
 
+log = structlog.get_logger()
 DESCRIPTION = """
 Live scores of the 766/QĐ-TTg index for a province, its departments and its communes.
 
@@ -43,74 +52,80 @@ need a key (header `X-API-Key`) with their own scope. Requests are rate limited 
 RETRY_AFTER_SECONDS = "5"
 
 
-def create_app(settings: ApiSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    settings = settings or ApiSettings()
-
+def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, application_name="chiso766-api", pool_size=10)
-        app.state.sessions = create_sessionmaker(engine)
-        methodologies = Methodologies(settings.methodology_version, settings.methodology_dir)
-        app.state.workdays = settings.working_calendar()
-        catalogue = CatalogueCache(app.state.workdays)
-        app.state.boards = {
-            version: ScoreBoard(
-                methodology, settings.api_score_cache_size, catalogue, settings.province_code
+        async with contextlib.AsyncExitStack() as resources:
+            engine = create_engine(
+                settings.database_url, application_name="chiso766-api", pool_size=10
             )
-            for version, methodology in methodologies.versions.items()
-        }
-        app.state.methodologies = methodologies
-        app.state.calendar = Calendar(settings.timezone)
-        app.state.clock = clock or SystemClock()
-        app.state.settings = settings
-        app.state.publisher = Publisher(
-            settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
-        )
-        app.state.alert_tail = AlertTail(app.state.sessions, settings.alert_stream_poll_seconds)
-        tail = asyncio.create_task(app.state.alert_tail.run())
-        try:
+            resources.push_async_callback(engine.dispose)
+            app.state.sessions = create_sessionmaker(engine)
+            methodologies = Methodologies(settings.methodology_version, settings.methodology_dir)
+            app.state.methodologies = methodologies
+            app.state.settings = settings
+            app.state.clock = clock or SystemClock()
+            app.state.calendar = Calendar(settings.timezone)
+            app.state.workdays = settings.working_calendar()
+            catalogue = CatalogueCache(app.state.workdays)
+            app.state.boards = {
+                version: ScoreBoard(
+                    methodology,
+                    app.state.calendar,
+                    catalogue,
+                    settings.province_code,
+                    settings.api_score_cache_size,
+                )
+                for version, methodology in methodologies.versions.items()
+            }
+            app.state.publisher = Publisher(
+                settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
+            )
+            resources.push_async_callback(app.state.publisher.close)
+            app.state.webhook_targets = TargetPolicy(settings.webhook_allowed_targets)
+            app.state.alert_tail = AlertTail(
+                app.state.sessions, settings.api_alert_stream_poll_seconds
+            )
+            tail = asyncio.create_task(app.state.alert_tail.run())
+            resources.push_async_callback(_cancelled, tail)
             yield
-        finally:
-            tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail
-            await app.state.publisher.close()
-            await engine.dispose()
 
     app = FastAPI(
         title="Chỉ số 766 API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
     )
     reads = [Depends(read_access)]
-    app.include_router(ops.router)
-    app.include_router(endpoints.router, dependencies=reads)
-    app.include_router(alert_endpoints.router, dependencies=reads)
-    app.include_router(endpoints.admin_router)
-    app.include_router(alert_endpoints.webhooks_router)
-    app.include_router(dead_letter_endpoints.router)
+    app.include_router(operations.router)
+    app.include_router(scores.router, dependencies=reads)
+    app.include_router(audits.router, dependencies=reads)
+    app.include_router(alerts.router, dependencies=reads)
+    app.include_router(webhooks.router)
+    app.include_router(admin.router)
     _add_guards(app, settings)
     _add_metrics(app)
+    for handled in (Chiso766Error, DBAPIError, PoolTimeout, OSError):
+        app.add_exception_handler(handled, _answer)
+    return app
 
-    @app.exception_handler(ValueError)
-    async def value_error(_: Request, error: ValueError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
 
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(OSError)
-    @app.exception_handler(PoolTimeoutError)
-    async def database_error(_: Request, error: Exception) -> JSONResponse:
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _answer(_: Request, error: Exception) -> JSONResponse:
+    """The one mapping from errors to HTTP."""
+    if not isinstance(error, Chiso766Error):
         if is_unstorable_text(error):
             # A NUL in a query parameter or a body string: every route, one answer.
-            detail = "text may not contain the NUL character (\\u0000)"
-            return JSONResponse({"detail": detail}, status_code=422)
-        if not (is_transient(error) or isinstance(error, PoolTimeoutError)):
-            raise error  # a bug, not an outage: let it be a 500 with its traceback logged
-        return JSONResponse(
-            {"detail": "the database is unavailable; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
-
-    return app
+            return JSONResponse({"detail": NUL_REASON}, status_code=422)
+        if not is_retryable(error):
+            raise error  # a bug, not an outage: a 500 with its traceback logged
+        error = Unavailable("the database is unavailable; try again shortly")
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(error, Unavailable) else None
+    if isinstance(error, Unavailable):
+        log.warning("api.unavailable", error=str(error))
+    return JSONResponse({"detail": error.detail}, status_code=error.status, headers=headers)
 
 
 def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
@@ -119,7 +134,7 @@ def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     if settings.api_rate_limit:
         app.add_middleware(
-            RateLimit, limit=settings.api_rate_limit, exempt_paths=ops.OPERATIONS_PATHS
+            RateLimit, limit=settings.api_rate_limit, exempt_paths=operations.OPERATIONS_PATHS
         )
     if settings.api_cors_origins:
         app.add_middleware(
@@ -147,8 +162,7 @@ def _add_metrics(app: FastAPI) -> None:
 
 
 def run() -> None:
-    settings = ApiSettings()
-    configure_logging(settings.log_level, json=settings.log_json, service="api")
+    settings = ApiSettings.starting("api")
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

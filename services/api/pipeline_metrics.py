@@ -14,11 +14,9 @@ from datetime import datetime
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository
-from shared.models import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +33,7 @@ class PipelineSnapshot:
 async def read_snapshot(session: AsyncSession, now: datetime) -> PipelineSnapshot:
     position = await repository.scoring_position(session)
     last_seq = position.last_seq if position else 0
-    oldest_unscored = await session.scalar(
-        select(Event.stored_at).where(Event.seq > last_seq).order_by(Event.seq).limit(1)
-    )
+    oldest_unscored = await repository.oldest_stored_after(session, last_seq)
     return PipelineSnapshot(
         records={
             c.topic: {

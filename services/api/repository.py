@@ -1,147 +1,62 @@
-"""The api's queries: indexed reads of what scoring maintains, never aggregations over dossiers."""
+"""The api's own queries (the scores' are in `shared.scores.repository`): listings, the pipeline's
+counts, alerts, subscriptions, dead letters and keys. Indexed reads of what the other services
+keep; the request owns the transaction."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.methodology import Ratio
+from shared.alerts import DeliveryStatus
 from shared.models import (
+    AlertRow,
+    ApiKey,
     DeadLetter,
     Dossier,
     Event,
-    Feedback,
-    IndicatorCount,
     IngestCount,
-    PeriodVersion,
-    Procedure,
-    Publication,
     ScoringPosition,
     Unit,
+    Webhook,
+    WebhookDelivery,
 )
-from shared.rules.catalogue import (
-    ACTIVITY_SEPARATOR,
-    Catalogue,
-    CatalogueProcedure,
-    CataloguePublication,
-    CatalogueUnit,
-    activity_by_unit,
-)
+from shared.rules.ontime import OVERDUE_OUTCOMES
 
-OVERDUE_OUTCOMES = ("OVERDUE", "IN_PROGRESS_OVERDUE")
+# -- the pipeline ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class UnitRecord:
-    code: str
-    name: str
-    level: str | None
+async def ping(session: AsyncSession) -> None:
+    """A round trip to the database: is it there?"""
+    await session.execute(text("SELECT 1"))
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodState:
-    version: int
-    restated_at: datetime | None
+async def scoring_position(session: AsyncSession) -> ScoringPosition | None:
+    return await session.scalar(select(ScoringPosition))
 
 
-async def period_state(session: AsyncSession, period_key: str) -> PeriodState:
-    row = (
-        await session.execute(
-            select(PeriodVersion.version, PeriodVersion.restated_at).where(
-                PeriodVersion.period_key == period_key
-            )
-        )
-    ).first()
-    return PeriodState(row.version, row.restated_at) if row else PeriodState(0, None)
+async def ingest_counts(session: AsyncSession) -> list[IngestCount]:
+    return list(await session.scalars(select(IngestCount).order_by(IngestCount.topic)))
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodCounts:
-    # {unit_code: {indicator_id: Ratio}}: about a hundred units × a dozen indicators.
-    indicators: dict[str, dict[str, Ratio]]
-    # {unit_code: {indicator_id: procedures with activity}}, for the catalogue's indicators.
-    activity: dict[str, dict[str, set[str]]]
-
-
-def split_counts(rows: Iterable[tuple[str, str, int, int]]) -> PeriodCounts:
-    """(unit, indicator or activity cell, numerator, denominator) rows, sorted out."""
-    counts: defaultdict[str, dict[str, Ratio]] = defaultdict(dict)
-    active: list[tuple[str, str]] = []
-    for unit_code, indicator_id, numerator, denominator in rows:
-        if ACTIVITY_SEPARATOR in indicator_id:
-            if denominator > 0:
-                active.append((unit_code, indicator_id))
-        else:
-            counts[unit_code][indicator_id] = Ratio(numerator, denominator)
-    return PeriodCounts(dict(counts), activity_by_unit(active))
-
-
-async def position_state(session: AsyncSession) -> PeriodState:
-    """For periods not kept incrementally (ranges): the instant scoring's counts stand at,
-    which moves with every step."""
-    row = (await session.execute(select(ScoringPosition.as_of))).first()
-    return PeriodState(int(row.as_of.timestamp() * 1_000_000) if row else 0, None)
-
-
-async def period_counts(session: AsyncSession, period_key: str) -> PeriodCounts:
-    result = await session.execute(
-        select(
-            IndicatorCount.unit_code,
-            IndicatorCount.indicator_id,
-            IndicatorCount.numerator,
-            IndicatorCount.denominator,
-        ).where(IndicatorCount.period_key == period_key)
+async def events_after(session: AsyncSession, seq: int) -> int:
+    """Stored events past `seq`: scoring's backlog (a range count on the primary key)."""
+    return int(
+        await session.scalar(select(func.count()).select_from(Event).where(Event.seq > seq)) or 0
     )
-    return split_counts((u, i, n, d) for u, i, n, d in result)
 
 
-async def catalogue(session: AsyncSession) -> Catalogue:
-    """Units, procedures and publications: a few thousand small rows, read per catalogue version."""
-    units = [
-        CatalogueUnit(*row)
-        for row in await session.execute(
-            select(Unit.unit_code, Unit.name, Unit.level, Unit.e_certified_copy).order_by(
-                Unit.unit_code
-            )
-        )
-    ]
-    procedures = [
-        CatalogueProcedure(
-            code=p.procedure_code,
-            name=p.name,
-            levels=frozenset(p.levels),
-            unit_codes=frozenset(p.unit_codes),
-            online_service=p.online_service,
-            has_fee=p.has_fee,
-            for_individuals=p.for_individuals,
-        )
-        for p in await session.scalars(select(Procedure).order_by(Procedure.procedure_code))
-    ]
-    publications = [
-        CataloguePublication(*row)
-        for row in await session.execute(
-            select(
-                Publication.procedure_code,
-                Publication.decision_date,
-                Publication.legal_effective_date,
-                Publication.published_at,
-                Publication.components_complete,
-            ).order_by(Publication.procedure_code, Publication.decision_date)
-        )
-    ]
-    return Catalogue(tuple(units), tuple(procedures), tuple(publications))
+async def oldest_stored_after(session: AsyncSession, seq: int) -> datetime | None:
+    stored: datetime | None = await session.scalar(
+        select(Event.stored_at).where(Event.seq > seq).order_by(Event.seq).limit(1)
+    )
+    return stored
 
 
-async def units(session: AsyncSession, level: str | None = None) -> list[UnitRecord]:
-    query = select(Unit.unit_code, Unit.name, Unit.level).order_by(Unit.unit_code)
-    if level is not None:
-        query = query.where(Unit.level == level)
-    return [UnitRecord(*row) for row in await session.execute(query)]
+async def dead_letter_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
 
 
 async def units_not_in_catalogue(session: AsyncSession, province_code: str) -> list[str]:
@@ -150,13 +65,7 @@ async def units_not_in_catalogue(session: AsyncSession, province_code: str) -> l
     return list(await session.scalars(query.order_by(Unit.unit_code)))
 
 
-async def unit(session: AsyncSession, code: str) -> UnitRecord | None:
-    row = (
-        await session.execute(
-            select(Unit.unit_code, Unit.name, Unit.level).where(Unit.unit_code == code)
-        )
-    ).first()
-    return UnitRecord(*row) if row else None
+# -- listings ----------------------------------------------------------------------------------
 
 
 async def overdue_page(
@@ -187,69 +96,175 @@ async def overdue_page(
     return int(total or 0), list(rows)
 
 
-async def scoring_position(session: AsyncSession) -> ScoringPosition | None:
-    return await session.scalar(select(ScoringPosition))
+# -- alerts ------------------------------------------------------------------------------------
 
 
-async def ingest_counts(session: AsyncSession) -> list[IngestCount]:
-    return list(await session.scalars(select(IngestCount).order_by(IngestCount.topic)))
+async def last_alert_seq(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.max(AlertRow.seq), 0))) or 0)
 
 
-async def events_after(session: AsyncSession, seq: int) -> int:
-    """Stored events past `seq`: scoring's backlog (a range count on the primary key)."""
-    return int(
-        await session.scalar(select(func.count()).select_from(Event).where(Event.seq > seq)) or 0
-    )
-
-
-async def dead_letter_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
-
-
-RECEIPT_BASED = "receipt"
-PROCESSING_BASED = "processing"
-
-
-async def audit_candidates(
+async def alerts_before(
     session: AsyncSession,
-    unit_code: str | None,
-    basis: str,
-    start: datetime,
-    end: datetime,
-) -> list[Dossier]:
-    """Dossiers that may count in a period: received in it, or (for the processing indicators)
-    received before its end and not finished before its start. The rules decide which do."""
-    conditions = [Dossier.received_at < end, Dossier.outcome != "NOT_COUNTED"]
-    if unit_code is not None:
-        conditions.append(Dossier.unit_code == unit_code)
-    if basis == RECEIPT_BASED:
-        conditions.append(Dossier.received_at >= start)
-    else:
-        conditions.append(
-            or_(
-                Dossier.received_at >= start,
-                Dossier.outcome.in_(("IN_PROGRESS", "IN_PROGRESS_OVERDUE")),
-                Dossier.clock_stopped_at.is_(None),
-                Dossier.clock_stopped_at >= start,
-            )
+    conditions: Sequence[ColumnElement[bool]],
+    before: int | None,
+    limit: int,
+) -> list[AlertRow]:
+    """The newest alerts matching `conditions`, before seq `before` if given."""
+    query = select(AlertRow).where(*conditions)
+    if before is not None:
+        query = query.where(AlertRow.seq < before)
+    return list(await session.scalars(query.order_by(AlertRow.seq.desc()).limit(limit)))
+
+
+async def alerts_between(
+    session: AsyncSession,
+    after: int,
+    up_to: int,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+) -> list[AlertRow]:
+    """Alerts in (after, up_to] matching `conditions`, oldest first."""
+    query = select(AlertRow).where(AlertRow.seq > after, AlertRow.seq <= up_to, *conditions)
+    return list(await session.scalars(query.order_by(AlertRow.seq).limit(limit)))
+
+
+# -- webhook subscriptions ---------------------------------------------------------------------
+
+
+async def delivery_counts(session: AsyncSession, webhook_id: str) -> dict[str, int]:
+    """Deliveries waiting and given up, by status."""
+    rows = await session.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED]),
         )
-    rows = await session.scalars(
-        select(Dossier).where(*conditions).order_by(Dossier.received_at, Dossier.dossier_code)
+        .group_by(WebhookDelivery.status)
     )
-    return list(rows)
+    return {status: int(count) for status, count in rows.all()}
 
 
-async def feedback_candidates(
-    session: AsyncSession, unit_code: str | None, received_from: datetime | None, end: datetime
-) -> list[Feedback]:
-    """Feedback that may count in a period: received before its end (and, unless
-    `received_from` is None, not before that). The rules decide which do."""
-    conditions = [Feedback.received_at < end]
-    if received_from is not None:
-        conditions.append(Feedback.received_at >= received_from)
-    if unit_code is not None:
-        conditions.append(Feedback.unit_code == unit_code)
-    rows = await session.scalars(
-        select(Feedback).where(*conditions).order_by(Feedback.received_at, Feedback.feedback_id)
+async def add(session: AsyncSession, row: Webhook | ApiKey) -> None:
+    """A new subscription or key, in the caller's transaction."""
+    session.add(row)
+    await session.flush()
+
+
+async def webhook(session: AsyncSession, webhook_id: str) -> Webhook | None:
+    return await session.get(Webhook, webhook_id)
+
+
+async def webhooks_of(session: AsyncSession, key_id: str) -> list[Webhook]:
+    return list(
+        await session.scalars(
+            select(Webhook)
+            .where(Webhook.owner_key_id == key_id, Webhook.deleted_at.is_(None))
+            .order_by(Webhook.created_at)
+        )
     )
-    return list(rows)
+
+
+async def deliveries(
+    session: AsyncSession,
+    webhook_id: str,
+    status: DeliveryStatus | None,
+    before: int | None,
+    limit: int,
+) -> list[tuple[WebhookDelivery, str]]:
+    """(delivery, alert id), newest first."""
+    query = (
+        select(WebhookDelivery, AlertRow.alert_id)
+        .join(AlertRow, AlertRow.seq == WebhookDelivery.alert_seq)
+        .where(WebhookDelivery.webhook_id == webhook_id)
+    )
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    if before is not None:
+        query = query.where(WebhookDelivery.delivery_id < before)
+    rows = await session.execute(query.order_by(WebhookDelivery.delivery_id.desc()).limit(limit))
+    return [(delivery, alert_id) for delivery, alert_id in rows.all()]
+
+
+async def retry_failed(session: AsyncSession, webhook_id: str, now: datetime) -> int:
+    """Give the failed deliveries of a subscription a new round of attempts."""
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.status == DeliveryStatus.FAILED,
+        )
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        .returning(WebhookDelivery.delivery_id)
+    )
+    return len(result.all())
+
+
+async def cancel_pending(session: AsyncSession, webhook_id: str) -> None:
+    await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.webhook_id == webhook_id,
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.CANCELLED, next_attempt_at=None)
+    )
+
+
+# -- dead letters ------------------------------------------------------------------------------
+
+
+async def dead_letters(
+    session: AsyncSession,
+    topic: str | None,
+    reason: str | None,
+    before: int | None,
+    limit: int,
+) -> list[DeadLetter]:
+    query = select(DeadLetter)
+    if topic is not None:
+        query = query.where(DeadLetter.topic == topic)
+    if reason:
+        query = query.where(DeadLetter.reason.contains(reason, autoescape=True))
+    if before is not None:
+        query = query.where(DeadLetter.id < before)
+    return list(await session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit)))
+
+
+async def lock_dead_letters(session: AsyncSession, ids: Sequence[int]) -> list[DeadLetter]:
+    return list(
+        await session.scalars(
+            select(DeadLetter)
+            .where(DeadLetter.id.in_(list(ids)))
+            .order_by(DeadLetter.id)
+            .with_for_update()
+        )
+    )
+
+
+async def count_replays(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    await session.execute(
+        update(DeadLetter)
+        .where(DeadLetter.id.in_(list(ids)))
+        .values(replays=DeadLetter.replays + 1, replayed_at=now)
+    )
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+async def api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
+    return await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+
+
+async def api_keys(session: AsyncSession) -> list[ApiKey]:
+    return list(await session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+async def revoke_key(session: AsyncSession, key_id: str, now: datetime) -> bool:
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiKey.key_id)
+    )
+    return bool(result.all())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -147,18 +147,6 @@ class AuditItem(_Schema):
     numerator: int = Field(description="What it adds to the numerator (seconds for 2.2).")
 
 
-class AuditPage(_Schema):
-    unit: UnitOut
-    period: PeriodOut
-    indicator: str = Field(examples=["2.1"])
-    as_of: datetime | None = Field(description="The instant the dossiers are evaluated at.")
-    part: str = Field(examples=["denominator"])
-    total: int
-    page: int
-    page_size: int
-    items: list[AuditItem]
-
-
 class FeedbackAuditItem(_Schema):
     feedback_id: str = Field(examples=["PAKN-19-000042"])
     unit_code: str | None
@@ -166,18 +154,6 @@ class FeedbackAuditItem(_Schema):
     received_at: datetime | None
     late: bool = Field(description="Missed a deadline, as of the last evaluation.")
     in_numerator: bool
-
-
-class FeedbackAuditPage(_Schema):
-    unit: UnitOut
-    period: PeriodOut
-    indicator: str = Field(examples=["5.2"])
-    as_of: datetime | None = Field(description="The instant the feedback is evaluated at.")
-    part: str = Field(examples=["denominator"])
-    total: int
-    page: int
-    page_size: int
-    items: list[FeedbackAuditItem]
 
 
 class CatalogueAuditItem(_Schema):
@@ -190,15 +166,24 @@ class CatalogueAuditItem(_Schema):
     reason: str = Field(examples=["at least one online dossier in the period"])
 
 
-class CatalogueAuditPage(_Schema):
+ItemT = TypeVar("ItemT", AuditItem, FeedbackAuditItem, CatalogueAuditItem)
+
+
+class AuditPage(_Schema, Generic[ItemT]):
+    """What an indicator counts for a unit and period: one page of its denominator (or of its
+    numerator), each item with whether, and how much, it counts in the numerator."""
+
     unit: UnitOut
     period: PeriodOut
-    indicator: str = Field(examples=["3.2"])
+    indicator: str = Field(examples=["2.1"])
+    as_of: datetime | None = Field(
+        description="The instant the items are evaluated at (null for the catalogue's)."
+    )
     part: str = Field(examples=["denominator"])
     total: int
     page: int
     page_size: int
-    items: list[CatalogueAuditItem]
+    items: list[ItemT]
 
 
 PROCEDURE_EXAMPLE = {
@@ -243,7 +228,7 @@ class Pipeline(_Schema):
     )
 
 
-class Health(_Schema):
+class HealthOut(_Schema):
     status: str = Field(examples=["ok"])
     database: str = Field(examples=["ok"])
 

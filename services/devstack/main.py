@@ -30,7 +30,7 @@ SERVICES = (
     ("ingest", "services.ingest"),
     ("scoring", "services.scoring"),
     ("api", "services.api"),
-    ("alerting", "services.api.alerting"),
+    ("alerting", "services.alerting"),
 )
 # Where the background services serve /metrics, /livez and /readyz (the api: on its own port).
 OPS_PORTS = {"ingest": 9101, "scoring": 9102, "alerting": 9103}

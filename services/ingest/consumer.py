@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import repository
 from services.ingest.metrics import IngestMetrics
-from services.ingest.service import DeadLetterMessage, IngestService, Record
-from shared.db import is_transient
+from services.ingest.service import DeadLetterMessage, IncomingRecord, IngestService
+from shared.errors import is_retryable
 
 log = structlog.get_logger()
 RETRY_SECONDS = 1.0
@@ -78,7 +78,7 @@ class IngestConsumer:
                 timeout_ms=self.poll_timeout_ms, max_records=self.max_batch_records
             )
             await self.metrics.observe_lag(self.consumer)
-            records: list[Record] = [r for batch in polled.values() for r in batch]
+            records: list[IncomingRecord] = [r for batch in polled.values() for r in batch]
             if not records:
                 # The broker answered; a failed batch keeps readiness down until one succeeds.
                 self.metrics.health.beat()
@@ -86,7 +86,7 @@ class IngestConsumer:
             try:
                 await self.handle(records)
             except Exception as error:
-                if not (is_transient(error) or isinstance(error, KafkaError)):
+                if not is_retryable(error):
                     raise
                 # PostgreSQL or the broker is away: keep the batch, wait, try again; no crash loop.
                 log.warning("ingest.batch_retry", error=str(error), records=len(records))
@@ -94,7 +94,7 @@ class IngestConsumer:
                 await self._rewind(records)
                 await asyncio.sleep(RETRY_SECONDS)
 
-    async def handle(self, records: Sequence[Record]) -> None:
+    async def handle(self, records: Sequence[IncomingRecord]) -> None:
         started = time.perf_counter()
         async with self.sessions.begin() as session:
             report = await self.service.process(session, records)
@@ -143,7 +143,7 @@ class IngestConsumer:
         if futures:
             await asyncio.gather(*futures)
 
-    async def _rewind(self, records: Sequence[Record]) -> None:
+    async def _rewind(self, records: Sequence[IncomingRecord]) -> None:
         """Go back to the first record of a failed batch so that it is tried again."""
         first: dict[TopicPartition, int] = {}
         for record in records:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -15,8 +16,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
 from shared.events import TopicKind
 from shared.kafka import ensure_topics
-from shared.logging import configure_logging
-from shared.ops import Health, serving_ops
+from shared.operations import Health, serving_ops
 from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
@@ -31,47 +31,46 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
     }
     topics = list(contracts)
     await ensure_topics(settings.kafka_bootstrap_servers, [*topics, settings.topic_dead_letter])
-    engine = create_engine(settings.database_url, application_name="chiso766-ingest")
-    sessions = create_sessionmaker(engine)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.ingest_consumer_group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    consumer.subscribe(
-        topics, listener=SeekToStoredOffsets(consumer, sessions, settings.ingest_consumer_group)
-    )
     service = IngestService(clock or SystemClock(), settings.ingest_consumer_group, contracts)
     metrics = IngestMetrics(Health(settings.ops_stall_seconds))
-    await producer.start()
-    await consumer.start()
-    metrics.health.succeeded()  # in the group: ready, until a batch fails
-    try:
+    async with contextlib.AsyncExitStack() as resources:
+        engine = create_engine(settings.database_url, application_name="chiso766-ingest")
+        resources.push_async_callback(engine.dispose)
+        sessions = create_sessionmaker(engine)
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+        # Stopped even if starting fails: a half-started client holds connections.
+        resources.push_async_callback(producer.stop)
+        await producer.start()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.ingest_consumer_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        consumer.subscribe(
+            topics,
+            listener=SeekToStoredOffsets(consumer, sessions, settings.ingest_consumer_group),
+        )
+        resources.push_async_callback(consumer.stop)
+        await consumer.start()
+        metrics.health.succeeded()  # in the group: ready, until a batch fails
+        await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
         log.info("ingest.started", topics=topics, group=settings.ingest_consumer_group)
-        async with serving_ops(settings, metrics.health, metrics.registry):
-            await IngestConsumer(
-                consumer,
-                producer,
-                sessions,
-                service,
-                settings.topic_dead_letter,
-                settings.ingest_max_batch_records,
-                settings.ingest_poll_timeout_ms,
-                metrics,
-            ).run(stop)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await engine.dispose()
-        log.info("ingest.stopped")
+        await IngestConsumer(
+            consumer,
+            producer,
+            sessions,
+            service,
+            settings.topic_dead_letter,
+            settings.ingest_max_batch_records,
+            settings.ingest_poll_timeout_ms,
+            metrics,
+        ).run(stop)
+    log.info("ingest.stopped")
 
 
 async def main() -> None:
-    settings = IngestSettings()
-    configure_logging(settings.log_level, json=settings.log_json, service="ingest")
-    await serve(settings, stop_on_signals())
+    await serve(IngestSettings.starting("ingest"), stop_on_signals())
 
 
 def run() -> None:

@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.ingest.service import BatchReport
-from shared.ops import Health
+from shared.operations import Health
 
 
 class IngestMetrics:

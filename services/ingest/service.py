@@ -30,7 +30,7 @@ from shared.events import (
 log = structlog.get_logger()
 
 
-class Record(Protocol):
+class IncomingRecord(Protocol):
     """What ingest needs of a Kafka record (aiokafka's ConsumerRecord has it)."""
 
     topic: str
@@ -69,7 +69,9 @@ class IngestService:
         # Which contract each topic carries.
         self.topics = topics
 
-    async def process(self, session: AsyncSession, records: Sequence[Record]) -> BatchReport:
+    async def process(
+        self, session: AsyncSession, records: Sequence[IncomingRecord]
+    ) -> BatchReport:
         report = BatchReport()
         stored_offsets = await repository.lock_offsets(
             session, self.consumer_group, {(r.topic, r.partition) for r in records}
@@ -84,8 +86,8 @@ class IngestService:
             lambda: {"offered": 0, "stored": 0, "dead_lettered": 0, "duplicates": 0}
         )
         now = self.clock.now()
-        candidates: dict[str, tuple[Record, dict[str, Any]]] = {}
-        batch_duplicates: list[Record] = []
+        candidates: dict[str, tuple[IncomingRecord, dict[str, Any]]] = {}
+        batch_duplicates: list[IncomingRecord] = []
         for record in fresh:
             key = (record.topic, record.partition)
             report.next_offsets[key] = max(report.next_offsets.get(key, 0), record.offset + 1)
@@ -143,7 +145,7 @@ class IngestService:
         report.duplicates = len(batch_duplicates)
         return report
 
-    def _parse(self, record: Record, now: datetime) -> Parsed:
+    def _parse(self, record: IncomingRecord, now: datetime) -> Parsed:
         try:
             return parse_events(
                 record.value,
@@ -157,7 +159,7 @@ class IngestService:
             return Parsed(refused=(_unreadable(error),))
 
 
-def _arrival(record: Record) -> datetime | None:
+def _arrival(record: IncomingRecord) -> datetime | None:
     """When the record reached the broker, if it says."""
     if record.timestamp < 0:
         return None
@@ -168,7 +170,7 @@ def _unreadable(error: Exception) -> Refusal:
     return Refusal(f"could not be read ({type(error).__name__}: {error})")
 
 
-def _row(record: Record, accepted: Accepted) -> dict[str, Any]:
+def _row(record: IncomingRecord, accepted: Accepted) -> dict[str, Any]:
     event = accepted.event
     return {
         "event_id": event.event_id,
@@ -189,7 +191,7 @@ def _reused_id(event_id: str) -> Refusal:
     )
 
 
-def _dead_letter(record: Record, refusal: Refusal) -> DeadLetterMessage:
+def _dead_letter(record: IncomingRecord, refusal: Refusal) -> DeadLetterMessage:
     return DeadLetterMessage(
         topic=record.topic,
         partition=record.partition,

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from shared.alerts import Alert, AlertKind, DossierDetails, Level, stamp
+from shared.alerts import Alert, AlertKind, DossierDetails, Level, alert_id, stamp
+from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
 from shared.workdays import OfficeHours
 
-OVERDUE_OUTCOMES = frozenset({"OVERDUE", "IN_PROGRESS_OVERDUE"})
 # The due-soon horizon is looked at again once it has moved this much: a scan per second.
 SCAN_GRANULARITY = timedelta(seconds=1)
 
@@ -41,9 +41,10 @@ class DossierView(Protocol):
 
 
 class DossierAlerts:
-    def __init__(self, office: OfficeHours, due_soon_hours: float, max_age: timedelta) -> None:
+    def __init__(self, office: OfficeHours, due_soon: timedelta, max_age: timedelta) -> None:
         self.office = office
-        self.due_soon_hours = due_soon_hours
+        # Working hours before the due time (of the office hours, on working days).
+        self.due_soon_hours = due_soon / timedelta(hours=1)
         # Facts older than this when found (a backfill, a long outage) are history, not news.
         self.max_age = max_age
 
@@ -64,7 +65,7 @@ class DossierAlerts:
                 continue
             if row.outcome in OVERDUE_OUTCOMES and due >= now - self.max_age:
                 alerts.append(self.overdue(row, due, now))
-            elif row.outcome == "IN_PROGRESS" and now < due <= horizon:
+            elif row.outcome == DossierOutcome.IN_PROGRESS and now < due <= horizon:
                 alerts.append(self.due_soon(row, due, now))
         return alerts
 
@@ -104,7 +105,7 @@ class DossierAlerts:
         message: str,
     ) -> Alert:
         return Alert(
-            alert_id=f"{kind.value}:{row.dossier_code}:{stamp(due)}",
+            alert_id=alert_id(kind, row.dossier_code, stamp(due)),
             kind=kind,
             level=level,
             unit_code=row.unit_code,

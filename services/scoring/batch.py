@@ -40,7 +40,7 @@ from shared.rules.feedback import (
     feedback_transition,
     read_feedback,
 )
-from shared.rules.ontime import Outcome
+from shared.rules.ontime import DossierOutcome, Outcome, OverdueReason
 from shared.workdays import WorkingCalendar
 
 RowT = TypeVar("RowT")
@@ -48,7 +48,9 @@ RowT_co = TypeVar("RowT_co", covariant=True)
 
 
 @dataclass(slots=True)
-class Record:
+class StoredState:
+    """A subject's state as last stored."""
+
     state: State
     # When its contribution was last added to the counts; None if never.
     evaluated_at: datetime | None
@@ -64,8 +66,8 @@ class DossierRow:
     status: str | None
     received_at: datetime | None
     due_at: datetime | None
-    outcome: str
-    overdue_reason: str | None
+    outcome: DossierOutcome
+    overdue_reason: OverdueReason | None
     effective_due_at: datetime | None
     clock_stopped_at: datetime | None
     state: State
@@ -128,7 +130,7 @@ class Scorer(Generic[RowT]):
 
     def step(
         self,
-        records: Mapping[str, Record],
+        records: Mapping[str, StoredState],
         events: Iterable[dict[str, Any]],
         due: Iterable[str],
         now: datetime,
@@ -174,7 +176,9 @@ class Scorer(Generic[RowT]):
         """Drop the memo, e.g. after a step whose writes were rolled back."""
         self._written.clear()
 
-    def _written_contribution(self, code: str, record: Record) -> tuple[str | None, Contribution]:
+    def _written_contribution(
+        self, code: str, record: StoredState
+    ) -> tuple[str | None, Contribution]:
         assert record.evaluated_at is not None
         written = self._written.pop((code, record.evaluated_at), None)
         if written is not None:
@@ -220,13 +224,9 @@ class DossierRules:
     def _row(
         self, code: str, state: State, facts: Facts, now: datetime, outcome: Outcome | None
     ) -> DossierRow:
-        outcome_name, reason, effective_due, stopped = "NOT_COUNTED", None, None, None
+        listed, reason, effective_due, stopped = DossierOutcome.NOT_COUNTED, None, None, None
         if outcome is not None:
-            if outcome.finished:
-                outcome_name = "ON_TIME" if outcome.on_time else "OVERDUE"
-            else:
-                outcome_name = "IN_PROGRESS" if outcome.on_time else "IN_PROGRESS_OVERDUE"
-            reason = outcome.overdue_reason
+            listed, reason = outcome.listed, outcome.overdue_reason
             if facts.due_at is not None:
                 effective_due = facts.due_at + outcome.closed_pause
             stopped = outcome.clock_stopped_at
@@ -237,7 +237,7 @@ class DossierRules:
             status=facts.latest_status,
             received_at=facts.received_at,
             due_at=facts.due_at,
-            outcome=outcome_name,
+            outcome=listed,
             overdue_reason=reason,
             effective_due_at=effective_due,
             clock_stopped_at=stopped,

@@ -16,14 +16,16 @@ from services.scoring.metrics import ScoringMetrics
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker, is_transient
-from shared.logging import configure_logging
-from shared.ops import Health, serving_ops
+from shared.db import create_engine, create_sessionmaker
+from shared.errors import is_retryable
+from shared.operations import Health, serving_ops
 from shared.periods import Calendar
 from shared.signals import stop_on_signals
 from shared.workdays import OfficeHours
 
 log = structlog.get_logger()
+# The wait after a failed step, before trying again.
+RETRY_PAUSE = timedelta(seconds=1)
 
 
 def build_scorer(settings: ScoringSettings) -> DossierScorer:
@@ -43,9 +45,9 @@ def build_feedback_scorer(settings: ScoringSettings) -> Scorer[FeedbackRow]:
 
 def build_dossier_alerts(settings: ScoringSettings) -> DossierAlerts:
     return DossierAlerts(
-        OfficeHours(settings.working_calendar(), settings.alert_office_hours),
-        settings.alert_due_soon_working_hours,
-        timedelta(hours=settings.alert_max_age_hours),
+        OfficeHours(settings.working_calendar(), settings.scoring_office_hours),
+        settings.scoring_due_soon_working_hours,
+        settings.scoring_alert_max_age_hours,
     )
 
 
@@ -64,7 +66,7 @@ async def run_until_stopped(
     service: ScoringService,
     sessions: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
-    idle_poll_seconds: float,
+    idle_poll: timedelta,
     metrics: ScoringMetrics,
 ) -> None:
     """Step until `stop` is set; each step is one transaction, so stopping loses nothing."""
@@ -75,51 +77,44 @@ async def run_until_stopped(
                 report = await service.step(session)
         except Exception as error:
             service.rolled_back()
-            if not is_transient(error):
+            if not is_retryable(error):
                 raise
             # The database went away or a deadlock was broken: wait and retry, no crash loop.
             log.warning("scoring.database_unavailable", error=str(error))
             metrics.retry(error)
-            await _sleep_or_stop(stop, 1.0)
+            await _sleep_or_stop(stop, RETRY_PAUSE)
             continue
         metrics.step(report, time.perf_counter() - started)
         if report.idle:
-            await _sleep_or_stop(stop, idle_poll_seconds)
+            await _sleep_or_stop(stop, idle_poll)
         else:
             log.debug(
                 "scoring.step", events=report.events, due=report.due, dossiers=report.dossiers
             )
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+async def _sleep_or_stop(stop: asyncio.Event, pause: timedelta) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())
 
 
 async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
-    """Score until `stop` is set, then close the engine."""
-    engine = create_engine(settings.database_url, application_name="chiso766-scoring")
-    try:
-        service = build_service(settings, clock or SystemClock())
-        metrics = ScoringMetrics(Health(settings.ops_stall_seconds))
+    """Score until `stop` is set, then close what it opened."""
+    service = build_service(settings, clock or SystemClock())
+    metrics = ScoringMetrics(Health(settings.ops_stall_seconds))
+    async with contextlib.AsyncExitStack() as resources:
+        engine = create_engine(settings.database_url, application_name="chiso766-scoring")
+        resources.push_async_callback(engine.dispose)
+        await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
         log.info("scoring.started", kinds=[k.value for k in settings.scoring_period_kinds])
-        async with serving_ops(settings, metrics.health, metrics.registry):
-            await run_until_stopped(
-                service,
-                create_sessionmaker(engine),
-                stop,
-                settings.scoring_idle_poll_seconds,
-                metrics,
-            )
-    finally:
-        await engine.dispose()
-        log.info("scoring.stopped")
+        await run_until_stopped(
+            service, create_sessionmaker(engine), stop, settings.scoring_idle_poll_seconds, metrics
+        )
+    log.info("scoring.stopped")
 
 
 async def main() -> None:
-    settings = ScoringSettings()
-    configure_logging(settings.log_level, json=settings.log_json, service="scoring")
-    await serve(settings, stop_on_signals())
+    await serve(ScoringSettings.starting("scoring"), stop_on_signals())
 
 
 def run() -> None:

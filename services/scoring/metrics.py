@@ -7,7 +7,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.scoring.service import StepReport
-from shared.ops import Health
+from shared.operations import Health
 
 
 class ScoringMetrics:

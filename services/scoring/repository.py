@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,19 +12,23 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.batch import DossierRow, FeedbackRow, Record
+from services.scoring.batch import DossierRow, FeedbackRow, StoredState
 from shared.db import driver_connection
+from shared.events import CATALOGUE_KINDS, UnitLevel
 from shared.models import (
     Base,
     Dossier,
+    Event,
     Feedback,
+    IndicatorCount,
     PeriodVersion,
     Procedure,
     Publication,
     ScoringPosition,
     Unit,
 )
-from shared.rules.contributions import CountDeltas
+from shared.rules.contributions import CountDeltas, CountKey
+from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
 
 POSITION = "events"
 
@@ -90,7 +94,7 @@ async def coming_due(session: AsyncSession, after: datetime, until: datetime) ->
     return list(
         await session.scalars(
             select(Dossier).where(
-                Dossier.outcome == "IN_PROGRESS",
+                Dossier.outcome == DossierOutcome.IN_PROGRESS,
                 Dossier.effective_due_at > after,
                 Dossier.effective_due_at <= until,
             )
@@ -103,14 +107,14 @@ async def overdue_since(session: AsyncSession, since: datetime) -> list[Dossier]
     return list(
         await session.scalars(
             select(Dossier).where(
-                Dossier.outcome.in_(["OVERDUE", "IN_PROGRESS_OVERDUE"]),
+                Dossier.outcome.in_(OVERDUE_OUTCOMES),
                 Dossier.effective_due_at >= since,
             )
         )
     )
 
 
-async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, Record]:
+async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str, StoredState]:
     return await _load(
         session,
         "SELECT dossier_code, state::text, evaluated_at FROM dossiers"
@@ -119,7 +123,7 @@ async def load_dossiers(session: AsyncSession, codes: Iterable[str]) -> dict[str
     )
 
 
-async def load_feedback(session: AsyncSession, ids: Iterable[str]) -> dict[str, Record]:
+async def load_feedback(session: AsyncSession, ids: Iterable[str]) -> dict[str, StoredState]:
     return await _load(
         session,
         "SELECT feedback_id, state::text, evaluated_at FROM feedback"
@@ -128,13 +132,13 @@ async def load_feedback(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
     )
 
 
-async def _load(session: AsyncSession, query: str, keys: Iterable[str]) -> dict[str, Record]:
+async def _load(session: AsyncSession, query: str, keys: Iterable[str]) -> dict[str, StoredState]:
     keys = list(keys)
     if not keys:
         return {}
     connection = await driver_connection(session)
     rows = await connection.fetch(query, keys)
-    return {key: Record(orjson.loads(state), at) for key, state, at in rows}
+    return {key: StoredState(orjson.loads(state), at) for key, state, at in rows}
 
 
 _SAVE_DOSSIERS = """
@@ -298,7 +302,7 @@ async def ensure_province(session: AsyncSession, code: str, name: str) -> None:
     """The province always exists: its scores pool every unit's counts."""
     await session.execute(
         insert(Unit)
-        .values(unit_code=code, name=name, level="PROVINCE", parent_code=None, stamp="")
+        .values(unit_code=code, name=name, level=UnitLevel.PROVINCE, parent_code=None, stamp="")
         .on_conflict_do_nothing()
     )
 
@@ -383,3 +387,32 @@ async def apply_catalogue_events(
         ),
         [latest[key] for key in sorted(latest)],
     )
+
+
+async def scored_payloads(
+    session: AsyncSession, up_to_seq: int, fetch_size: int
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(kind, payload) of every stored dossier and feedback event up to `up_to_seq`, in order."""
+    result = await session.stream(
+        select(Event.kind, Event.payload)
+        .where(Event.kind.not_in(CATALOGUE_KINDS))
+        .where(Event.seq <= up_to_seq)
+        .order_by(Event.seq)
+        .execution_options(yield_per=fetch_size)
+    )
+    async for kind, payload in result:
+        yield kind, payload
+
+
+async def all_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
+    """Every kept count that is not zero."""
+    result = await session.execute(
+        select(
+            IndicatorCount.unit_code,
+            IndicatorCount.period_key,
+            IndicatorCount.indicator_id,
+            IndicatorCount.numerator,
+            IndicatorCount.denominator,
+        )
+    )
+    return {(u, p, i): (n, d) for u, p, i, n, d in result if (n, d) != (0, 0)}

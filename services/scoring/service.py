@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring import repository
 from services.scoring.alerts import SCAN_GRANULARITY, DossierAlerts
 from services.scoring.batch import DossierRow, DossierScorer, FeedbackRow, Scorer, merge_deltas
-from shared import alerts
+from shared.alerts import repository as alerts
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition

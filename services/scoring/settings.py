@@ -1,24 +1,41 @@
+"""scoring's settings: `SCORING_` variables, beside the common ones and `OPS_`."""
+
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from shared.ops import OpsSettings
 from shared.periods import ALL_KINDS, PeriodKind
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, Hours, OpsSettings, Seconds, renamed
 from shared.workdays import parse_windows
 
 
 class ScoringSettings(CommonSettings, OpsSettings):
+    PREFIX: ClassVar[str] = "SCORING_"
+
     # Events read from the store per transaction: larger batches replay faster.
-    scoring_batch_size: int = 50_000
+    scoring_batch_size: int = Field(default=50_000, ge=1)
     # How often an idle scorer looks for new events and due dossiers.
-    scoring_idle_poll_seconds: float = 0.1
+    scoring_idle_poll_seconds: Seconds = Field(default=timedelta(seconds=0.1), gt=timedelta(0))
     scoring_period_kinds: tuple[PeriodKind, ...] = ALL_KINDS
     # "Due soon": this many working hours (of the office hours below) before the due time.
-    alert_due_soon_working_hours: float = Field(default=8, gt=0)
-    alert_office_hours: str = "07:30-11:30,13:30-17:00"
+    scoring_due_soon_working_hours: Hours = Field(
+        default=timedelta(hours=8),
+        gt=timedelta(0),
+        validation_alias=renamed("alert_due_soon_working_hours", "scoring_due_soon_working_hours"),
+    )
+    scoring_office_hours: str = Field(
+        default="07:30-11:30,13:30-17:00",
+        validation_alias=renamed("alert_office_hours", "scoring_office_hours"),
+    )
     # A dossier found overdue longer ago than this (a backfill, an outage) is history: no alert.
-    alert_max_age_hours: float = Field(default=24, gt=0)
+    scoring_alert_max_age_hours: Hours = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        validation_alias=renamed("alert_max_age_hours", "scoring_alert_max_age_hours"),
+    )
 
     @field_validator("scoring_period_kinds")
     @classmethod
@@ -27,7 +44,7 @@ class ScoringSettings(CommonSettings, OpsSettings):
             raise ValueError("ranges are computed when asked for, not kept: leave out 'range'")
         return kinds
 
-    @field_validator("alert_office_hours")
+    @field_validator("scoring_office_hours")
     @classmethod
     def _office_hours_parse(cls, windows: str) -> str:
         parse_windows(windows)

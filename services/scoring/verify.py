@@ -11,7 +11,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import repository
@@ -19,8 +18,6 @@ from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_del
 from services.scoring.main import build_feedback_scorer, build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine
-from shared.events import CATALOGUE_KINDS
-from shared.models import Event, IndicatorCount
 from shared.rules.contributions import CountKey
 
 FETCH_SIZE = 20_000
@@ -39,16 +36,9 @@ async def rebuilt_counts(
     position = await repository.read_position(session)
     if position is None:
         return {}
-    result = await session.stream(
-        select(Event.kind, Event.payload)
-        .where(Event.kind.not_in(CATALOGUE_KINDS))
-        .where(Event.seq <= position.last_seq)
-        .order_by(Event.seq)
-        .execution_options(yield_per=FETCH_SIZE)
-    )
     dossiers.use_catalogue(await repository.procedure_facts(session))
     by_kind: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-    async for kind, payload in result:
+    async for kind, payload in repository.scored_payloads(session, position.last_seq, FETCH_SIZE):
         by_kind[kind == "feedback"].append(payload)
     deltas = merge_deltas(
         dossiers.step({}, by_kind[False], [], position.as_of).deltas,
@@ -57,24 +47,11 @@ async def rebuilt_counts(
     return {key: (n, d) for key, (n, d) in deltas.items()}
 
 
-async def stored_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
-    result = await session.execute(
-        select(
-            IndicatorCount.unit_code,
-            IndicatorCount.period_key,
-            IndicatorCount.indicator_id,
-            IndicatorCount.numerator,
-            IndicatorCount.denominator,
-        )
-    )
-    return {(u, p, i): (n, d) for u, p, i, n, d in result if (n, d) != (0, 0)}
-
-
 async def differences(
     session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow]
 ) -> list[Difference]:
     rebuilt = await rebuilt_counts(session, dossiers, feedback)
-    stored = await stored_counts(session)
+    stored = await repository.all_counts(session)
     return [
         Difference(key, stored.get(key, (0, 0)), rebuilt.get(key, (0, 0)))
         for key in sorted(rebuilt.keys() | stored.keys())

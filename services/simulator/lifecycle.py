@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.simulator.catalogue import SimProcedure, procedure_event
 from services.simulator.province import PROVINCE_CODE, SimUnit
+from shared.workdays import WorkingCalendar
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 SOURCE = "simulator"
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+MICROSECOND = timedelta(microseconds=1)
+CALENDAR = WorkingCalendar()
+OPENS, CLOSES = time(7, 30), time(17)
+# Some offices open on Saturday mornings: a Saturday is this busy, on average.
+SATURDAY_WEIGHT = 0.15
+# The weighted office time a unit's `dossiers_per_week` arrive in.
+NORMAL_WEEK = (5 + SATURDAY_WEIGHT) * timedelta(hours=9.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,17 +207,59 @@ def feedback(
     return emissions
 
 
+class OfficeSegment(NamedTuple):
+    """Office hours inside a window, and how busy they are (1 on a working day)."""
+
+    start: datetime
+    end: datetime
+    weight: float
+
+    @property
+    def weighted_seconds(self) -> float:
+        return self.weight * (self.end - self.start).total_seconds()
+
+
+def office_segments(
+    start: datetime, end: datetime, calendar: WorkingCalendar = CALENDAR
+) -> list[OfficeSegment]:
+    """The office hours (07:30-17:00 local) inside [start, end), one segment a day, weighted
+    1 on working days (make-up Saturdays included) and 0.15 on other Saturdays; Sundays and
+    holidays have none."""
+    segments = []
+    day, last = start.astimezone(LOCAL).date(), end.astimezone(LOCAL).date()
+    while day <= last:
+        weight = _day_weight(day, calendar)
+        opens = max(start, datetime.combine(day, OPENS, LOCAL))
+        closes = min(end, datetime.combine(day, CLOSES, LOCAL))
+        if weight > 0 and opens < closes:
+            segments.append(OfficeSegment(opens, closes, weight))
+        day += DAY
+    return segments
+
+
+def _day_weight(day: date, calendar: WorkingCalendar) -> float:
+    if calendar.is_working_day(day):
+        return 1.0
+    return SATURDAY_WEIGHT if day.weekday() == 5 and not calendar.is_holiday(day) else 0.0
+
+
+def office_weeks(segments: list[OfficeSegment]) -> float:
+    """How many normal weeks of office time the segments hold: the share of a week's dossiers
+    they receive."""
+    return sum(s.weighted_seconds for s in segments) / NORMAL_WEEK.total_seconds()
+
+
 def working_instants(
-    rng: random.Random, start: datetime, end: datetime, count: int
-) -> Iterator[datetime]:
-    """`count` receipt times in [start, end), in office hours on weekdays (a few on Saturdays)."""
-    span = (end - start).total_seconds()
-    produced = 0
-    while produced < count and span > 0:
-        instant = start + timedelta(seconds=rng.uniform(0, span))
-        local = instant.astimezone(LOCAL)
-        office = 7.5 <= local.hour + local.minute / 60 < 17
-        weekday = local.weekday() < 5 or (local.weekday() == 5 and rng.random() < 0.15)
-        if office and weekday:
-            produced += 1
-            yield instant.astimezone(UTC)
+    rng: random.Random, segments: list[OfficeSegment], count: int
+) -> list[datetime]:
+    """`count` receipt times in the segments, each as busy as its weight (none without any)."""
+    if not segments:
+        return []
+    chosen = rng.choices(segments, [s.weighted_seconds for s in segments], k=count)
+    return [_instant_in(rng, segment) for segment in chosen]
+
+
+def _instant_in(rng: random.Random, segment: OfficeSegment) -> datetime:
+    # Whole microseconds, so that an instant never rounds up onto the segment's end.
+    offset = rng.randrange((segment.end - segment.start) // MICROSECOND)
+    return (segment.start + offset * MICROSECOND).astimezone(UTC)

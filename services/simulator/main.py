@@ -22,6 +22,8 @@ from services.simulator.lifecycle import (
     Emission,
     catalog_emissions,
     feedback,
+    office_segments,
+    office_weeks,
     working_instants,
 )
 from services.simulator.national import NationalItems, envelopes
@@ -31,7 +33,6 @@ from shared.logging import configure_logging
 from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
-WEEK = timedelta(weeks=1)
 
 
 class Simulator:
@@ -64,19 +65,24 @@ class Simulator:
 
     def receive(self, start: datetime, end: datetime) -> None:
         """Draw the dossiers received in [start, end) and queue all their events."""
+        # Dossiers arrive in office hours only: a night or a Sunday receives none.
+        segments = office_segments(start, end)
+        if not segments:
+            return
+        weeks = office_weeks(segments)
         for unit in self.units:
-            expected = unit.profile.dossiers_per_week * self.scale * ((end - start) / WEEK)
+            expected = unit.profile.dossiers_per_week * self.scale * weeks
             count = int(expected) + (self.rng.random() < expected % 1)
             procedures = self.procedures[unit.code]
             weights = [p.popularity for p in procedures]
-            for received_at in working_instants(self.rng, start, end, count):
+            for received_at in working_instants(self.rng, segments, count):
                 procedure = self.rng.choices(procedures, weights)[0]
                 emissions = self.factory.dossier(unit, procedure, received_at)
                 self._queue(self.national.dossier(emissions) if self.national else emissions)
             # About one citizen's feedback for every hundred dossiers.
             expected /= 100
             count = int(expected) + (self.rng.random() < expected % 1)
-            for received_at in working_instants(self.rng, start, end, count):
+            for received_at in working_instants(self.rng, segments, count):
                 self.feedback_serial += 1
                 self._queue(feedback(self.rng, unit, self.feedback_serial, received_at))
 

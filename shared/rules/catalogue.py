@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
+from shared.events import OnlineService, UnitLevel
 from shared.methodology import Ratio
 from shared.periods import Period
 from shared.workdays import WorkingCalendar
@@ -31,6 +32,8 @@ ACTIVITY_SEPARATOR = "@"
 PUBLISH_BEFORE_EFFECT_DAYS = 5
 MAKE_PUBLIC_WITHIN_DAYS = 5
 
+# The levels ranked and scored unit by unit; the province pools them.
+SCORED_LEVELS = (UnitLevel.DEPARTMENT, UnitLevel.COMMUNE)
 PROVINCIAL_INDICATORS = ("1.1", "1.2", "1.3", "4.6")
 UNIT_INDICATORS = ("3.1", "3.2", "3.5", "3.5b", "4.5a")
 CATALOGUE_INDICATORS = (*PROVINCIAL_INDICATORS, *UNIT_INDICATORS)
@@ -64,17 +67,17 @@ class CatalogueProcedure:
     levels: frozenset[str]
     # The departments it is under; commune-level procedures are under every commune.
     unit_codes: frozenset[str] = frozenset()
-    online_service: str = "NONE"
+    online_service: str = OnlineService.NONE
     has_fee: bool | None = None
     for_individuals: bool | None = None
 
     @property
     def online(self) -> bool:
-        return self.online_service in ("FULL", "PARTIAL")
+        return self.online_service in (OnlineService.FULL, OnlineService.PARTIAL)
 
     def is_under(self, unit: CatalogueUnit) -> bool:
-        if unit.level == "COMMUNE":
-            return "COMMUNE" in self.levels
+        if unit.level == UnitLevel.COMMUNE:
+            return UnitLevel.COMMUNE in self.levels
         return unit.code in self.unit_codes
 
 
@@ -121,7 +124,7 @@ class Catalogue:
         return under
 
     def scored_units(self) -> list[CatalogueUnit]:
-        return [unit for unit in self.units if unit.level in ("DEPARTMENT", "COMMUNE")]
+        return [unit for unit in self.units if unit.level in SCORED_LEVELS]
 
 
 class CatalogueRules:
@@ -200,7 +203,7 @@ class CatalogueRules:
                 else "does not offer electronic certified copies",
             )
             for unit in self.catalogue.units
-            if unit.level == "COMMUNE"
+            if unit.level == UnitLevel.COMMUNE
         ]
 
     # -- per unit ------------------------------------------------------------------------------
@@ -256,6 +259,28 @@ class CatalogueRules:
         if unit is None:
             return []
         return self.unit_members(indicator, unit, activity)
+
+    def members_by_unit(
+        self,
+        indicator: str,
+        unit_code: str,
+        activity: Mapping[str, Activity],
+        period: Period,
+        now: datetime,
+        province_code: str,
+    ) -> list[tuple[str, Member]]:
+        """(owner, member) of an indicator for a unit; for the province and an indicator counted
+        unit by unit, every scored unit's members, since the province pools its units' counts."""
+        if indicator in PROVINCIAL_INDICATORS or unit_code != province_code:
+            members = self.members(
+                indicator, unit_code, activity.get(unit_code, {}), period, now, province_code
+            )
+            return [(unit_code, member) for member in members]
+        return [
+            (unit.code, member)
+            for unit in self.catalogue.scored_units()
+            for member in self.unit_members(indicator, unit, activity.get(unit.code, {}))
+        ]
 
     def counts(
         self,

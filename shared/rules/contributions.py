@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.events import Channel, Rating
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import ACTIVITY_SEPARATOR, activity_id
 from shared.rules.dossier import Facts
@@ -39,7 +40,7 @@ def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
     result_ok = not facts.paper_result_required or facts.e_result_issued
     counts = [
         ("1.4", int(facts.synced_to_national_portal), 1),
-        ("3.3", int(facts.channel == "ONLINE" and result_ok), 1),
+        ("3.3", int(facts.channel == Channel.ONLINE and result_ok), 1),
         ("4.2", int(facts.digitized and result_ok), 1),
         ("4.3", int(facts.reused_data), 1),
         ("4.4", int(facts.personal_store_linked), 1),
@@ -52,7 +53,7 @@ def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
     if facts.procedure_code:
         # Activity of the procedure (see shared.rules.catalogue): only the acts that happened.
         acts = (
-            ("3.2", facts.channel == "ONLINE"),
+            ("3.2", facts.channel == Channel.ONLINE),
             ("3.5", facts.fee_required),
             ("3.5b", facts.fee_required and facts.paid_online),
             ("4.5a", facts.population_data_used),
@@ -81,7 +82,7 @@ NOTHING = Contribution()
 
 
 def _satisfied(facts: Facts, outcome: Outcome) -> bool:
-    return outcome.on_time and not facts.complaint and facts.rating != "UNSATISFIED"
+    return outcome.on_time and not facts.complaint and facts.rating != Rating.UNSATISFIED
 
 
 def outcome_now(facts: Facts, now: datetime) -> Outcome | None:

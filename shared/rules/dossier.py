@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.events import DossierStatus
+
 State = dict[str, Any]
 
 REGISTER_FIELDS = (
@@ -36,12 +38,12 @@ REGISTER_FIELDS = (
     "rating",
 )
 
-NOT_ACCEPTED = "NOT_ACCEPTED"
-NOT_YET_ACCEPTED = frozenset({"SUBMITTED", NOT_ACCEPTED})
+NOT_ACCEPTED = DossierStatus.NOT_ACCEPTED
+NOT_YET_ACCEPTED = frozenset({DossierStatus.SUBMITTED, NOT_ACCEPTED})
 PROGRESS = "DOSSIER_PROGRESS"
 # A supplement is one request and one answer, which the supplement records state with their own
 # dates; a processing step reporting the same request would count it twice.
-NOT_FROM_PROGRESS = frozenset({"SUPPLEMENT_REQUESTED", "SUPPLEMENTED"})
+NOT_FROM_PROGRESS = frozenset({DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.SUPPLEMENTED})
 
 
 # What the catalogue says of the dossier's procedure, as of the last evaluation, for the facts the

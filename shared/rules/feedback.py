@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared.events import FeedbackCategory, FeedbackStatus, Rating
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.contributions import NOTHING, Cells, Contribution
 from shared.rules.dossier import Mark, State
@@ -41,7 +42,7 @@ class FeedbackFacts:
 
     @property
     def received_at(self) -> datetime | None:
-        return next((m.at for m in self.marks if m.status == "RECEIVED"), None)
+        return next((m.at for m in self.marks if m.status == FeedbackStatus.RECEIVED), None)
 
 
 def read_feedback(state: State) -> FeedbackFacts:
@@ -75,14 +76,16 @@ class FeedbackOutcome:
 def evaluate_feedback(
     facts: FeedbackFacts, as_of: datetime, workdays: WorkingCalendar
 ) -> FeedbackOutcome:
-    received = facts.first("RECEIVED", as_of)
+    received = facts.first(FeedbackStatus.RECEIVED, as_of)
     assert received is not None
-    transfers = [m.at for m in facts.marks if m.status == "TRANSFERRED" and m.at <= as_of]
+    transfers = [
+        m.at for m in facts.marks if m.status == FeedbackStatus.TRANSFERRED and m.at <= as_of
+    ]
     start = max([received, *transfers])
-    rejected = facts.first("REJECTED", as_of)
-    supplement = facts.first("SUPPLEMENT_REQUESTED", as_of)
-    answered = facts.first("ANSWERED", as_of)
-    published = facts.first("PUBLISHED", as_of)
+    rejected = facts.first(FeedbackStatus.REJECTED, as_of)
+    supplement = facts.first(FeedbackStatus.SUPPLEMENT_REQUESTED, as_of)
+    answered = facts.first(FeedbackStatus.ANSWERED, as_of)
+    published = facts.first(FeedbackStatus.PUBLISHED, as_of)
     late = any(
         done is not None and done > workdays.deadline(since, days)
         for done, since, days in (
@@ -151,13 +154,20 @@ def _add_receipt_cells(
     cells: Cells, period_key: str, facts: FeedbackFacts, at_now: FeedbackOutcome
 ) -> None:
     """5.3 and 5.1, in the period the feedback was received in."""
-    satisfied = not at_now.late and facts.rating != "UNSATISFIED" and not facts.raised_again
+    satisfied = not at_now.late and facts.rating != Rating.UNSATISFIED and not facts.raised_again
     cells[(period_key, SATISFIED)] = (int(satisfied), 1)
-    cells[(period_key, BY_CATEGORY)] = (int(facts.category == "REGULATION"), 1)
+    cells[(period_key, BY_CATEGORY)] = (int(facts.category == FeedbackCategory.REGULATION), 1)
 
 
 def _end(facts: FeedbackFacts, as_of: datetime) -> datetime | None:
-    ends = [t for t in (facts.first("REJECTED", as_of), facts.first("PUBLISHED", as_of)) if t]
+    ends = [
+        t
+        for t in (
+            facts.first(FeedbackStatus.REJECTED, as_of),
+            facts.first(FeedbackStatus.PUBLISHED, as_of),
+        )
+        if t
+    ]
     return min(ends, default=None)
 
 

@@ -14,17 +14,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from shared.events import DossierStatus
 from shared.rules.dossier import Facts
 
 END_PRIORITY: tuple[frozenset[str], ...] = (
-    frozenset({"COMPLETED"}),
-    frozenset({"RESULT_RETURNED"}),
-    frozenset({"SUSPENDED", "REJECTED", "WITHDRAWN"}),
+    frozenset({DossierStatus.COMPLETED}),
+    frozenset({DossierStatus.RESULT_RETURNED}),
+    frozenset({DossierStatus.SUSPENDED, DossierStatus.REJECTED, DossierStatus.WITHDRAWN}),
 )
-SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"
-SUPPLEMENTED = "SUPPLEMENTED"
+SUPPLEMENT_REQUESTED = DossierStatus.SUPPLEMENT_REQUESTED
+SUPPLEMENTED = DossierStatus.SUPPLEMENTED
 _ZERO = timedelta(0)
+
+
+class DossierOutcome(StrEnum):
+    """Where a dossier stands on time, as listed (`dossiers.outcome`)."""
+
+    ON_TIME = "ON_TIME"
+    OVERDUE = "OVERDUE"
+    IN_PROGRESS = "IN_PROGRESS"
+    IN_PROGRESS_OVERDUE = "IN_PROGRESS_OVERDUE"
+    # Not accepted at the desk (or not yet): in no count.
+    NOT_COUNTED = "NOT_COUNTED"
+
+
+OVERDUE_OUTCOMES = frozenset({DossierOutcome.OVERDUE, DossierOutcome.IN_PROGRESS_OVERDUE})
+IN_PROGRESS_OUTCOMES = frozenset({DossierOutcome.IN_PROGRESS, DossierOutcome.IN_PROGRESS_OVERDUE})
+
+
+class OverdueReason(StrEnum):
+    LATE = "late"
+    MULTIPLE_SUPPLEMENTS = "multiple_supplements"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +57,18 @@ class Outcome:
     # End less the supplement waiting time: what is compared with `due_at`.
     adjusted_end: datetime
     on_time: bool
-    # "late" or "multiple_supplements" when not on time.
-    overdue_reason: str | None
+    overdue_reason: OverdueReason | None
     supplement_requests: int
     # Waiting time of supplements already answered (before `end`).
     closed_pause: timedelta
     # The request time of a supplement still pending at `end`, if any.
     pending_since: datetime | None
+
+    @property
+    def listed(self) -> DossierOutcome:
+        if self.finished:
+            return DossierOutcome.ON_TIME if self.on_time else DossierOutcome.OVERDUE
+        return DossierOutcome.IN_PROGRESS if self.on_time else DossierOutcome.IN_PROGRESS_OVERDUE
 
     @property
     def clock_stopped_at(self) -> datetime | None:
@@ -94,10 +121,11 @@ def evaluate(facts: Facts, as_of: datetime) -> Outcome:
     end = finished_at if finished_at is not None else as_of
     requests, closed, pending_since = _pauses(facts, end)
     adjusted = (pending_since if pending_since is not None else end) - closed
+    reason: OverdueReason | None
     if requests > 1:
-        on_time, reason = False, "multiple_supplements"
+        on_time, reason = False, OverdueReason.MULTIPLE_SUPPLEMENTS
     elif facts.due_at is not None and adjusted > facts.due_at:
-        on_time, reason = False, "late"
+        on_time, reason = False, OverdueReason.LATE
     else:
         # Without a due date, and until the catalogue gives the legal maximum, nothing is late.
         on_time, reason = True, None

@@ -157,7 +157,7 @@ class Sent:
 
 
 @dataclass(frozen=True)
-class Dossier:
+class Expected:
     # (status, local time) of every lifecycle step, in time order.
     steps: tuple[tuple[str, str], ...]
     # Facts the dossier must end with (contract names; times as local strings).
@@ -171,7 +171,7 @@ class Case:
     stored: int
     duplicates: int = 0
     refused: tuple[str, ...] = ()
-    dossiers: Mapping[str, Dossier] = field(default_factory=dict)
+    dossiers: Mapping[str, Expected] = field(default_factory=dict)
     # The unit's counts in week 2026-W47 (indicators only), and in 2026-W48 where given.
     unit: str | None = None
     counts: Mapping[str, tuple[int, int]] = field(default_factory=dict)
@@ -202,6 +202,19 @@ C = "000.00.19.H03-261116-0003"
 D = "000.00.19.H04-261116-0004"
 E = "000.00.19.H05-261116-0005"
 
+# In progress, sent twice, then finished.
+IN_PROGRESS_O = item(
+    "000.00.19.H15-261117-0015",
+    KenhThucHien="2",
+    NgayTiepNhan="20261117090000",
+    NgayHenTra="20261120170000",
+    TrangThaiHoSo="4",
+    DanhSachLePhi=[fee("50000")],
+    DuocThanhToanTrucTuyen="3",
+    TaiLieuNop=[document()],
+    DanhSachGiayToKetQua=[],
+)
+
 CASES: tuple[Case, ...] = (
     Case(
         "an online dossier finished early, its result returned (status 10)",
@@ -229,7 +242,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=5,
         dossiers={
-            A: Dossier(
+            A: Expected(
                 (
                     ("SUBMITTED", "2026-11-15 20:12"),
                     ("RECEIVED", "2026-11-16 09:00"),
@@ -321,7 +334,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            B: Dossier(
+            B: Expected(
                 (("RECEIVED", "2026-11-20 14:00"), ("IN_PROGRESS", "2026-11-21 09:00")),
                 {"fee_required": False, "paid_online": False, "digitized": False},
             )
@@ -365,7 +378,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            C: Dossier((("RECEIVED", "2026-11-16 08:00"), ("IN_PROGRESS", "2026-11-19 10:00")))
+            C: Expected((("RECEIVED", "2026-11-16 08:00"), ("IN_PROGRESS", "2026-11-19 10:00")))
         },
         unit="000.00.19.H03",
         counts={**NOTHING_MET, "2.1": (0, 1), "5.4": (0, 1)},
@@ -420,7 +433,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=5,
         dossiers={
-            D: Dossier(
+            D: Expected(
                 (
                     ("RECEIVED", "2026-11-16 09:00"),
                     ("SUPPLEMENT_REQUESTED", "2026-11-17 10:00"),
@@ -516,7 +529,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            "000.00.19.H06-261117-0006": Dossier(
+            "000.00.19.H06-261117-0006": Expected(
                 (("RECEIVED", "2026-11-17 08:30"), ("COMPLETED", "2026-11-19 10:00")),
                 {"channel": "POSTAL", "fee_required": True, "paid_online": False},
             )
@@ -544,7 +557,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            "000.00.19.H07-261117-0007": Dossier(
+            "000.00.19.H07-261117-0007": Expected(
                 (("SUBMITTED", "2026-11-17 08:00"), ("NOT_ACCEPTED", "2026-11-17 15:00"))
             )
         },
@@ -581,7 +594,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            "000.00.19.H09-261117-0009": Dossier(
+            "000.00.19.H09-261117-0009": Expected(
                 (("RECEIVED", "2026-11-17 09:00"), ("SUSPENDED", "2026-11-18 16:00"))
             )
         },
@@ -604,7 +617,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            "000.00.19.H10-261118-0010": Dossier(
+            "000.00.19.H10-261118-0010": Expected(
                 (("RECEIVED", "2026-11-18 09:00"), ("PAYMENT_REQUESTED", "2026-11-19 11:00")),
                 {"paid_online": True},
             )
@@ -639,7 +652,7 @@ CASES: tuple[Case, ...] = (
             "2026-11-20 09:01",
         ),
         stored=2,
-        dossiers={"000.00.19.H12-261120-0012": Dossier((("RECEIVED", "2026-11-20 09:00"),))},
+        dossiers={"000.00.19.H12-261120-0012": Expected((("RECEIVED", "2026-11-20 09:00"),))},
         unit="000.00.19.H12",
         counts={**NOTHING_MET, "2.1": (1, 1), "5.4": (1, 1)},
     ),
@@ -675,7 +688,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=3,
         dossiers={
-            "000.00.19.H14-261118-0014": Dossier(
+            "000.00.19.H14-261118-0014": Expected(
                 (("RECEIVED", "2026-11-18 09:00"), ("IN_PROGRESS", "2026-11-19 08:00"))
             )
         },
@@ -685,54 +698,23 @@ CASES: tuple[Case, ...] = (
     Case(
         "the same item sent twice is stored once; a later item about the dossier wins",
         (
+            *sent(IN_PROGRESS_O, "2026-11-18 10:00"),
+            *sent(IN_PROGRESS_O, "2026-11-18 11:00"),  # sent again an hour later
             *sent(
-                item(
-                    "000.00.19.H15-261117-0015",
-                    KenhThucHien="2",
-                    NgayTiepNhan="20261117090000",
-                    NgayHenTra="20261120170000",
-                    TrangThaiHoSo="4",
-                    DanhSachLePhi=[fee("50000")],
-                    DuocThanhToanTrucTuyen="3",
-                    TaiLieuNop=[document()],
-                    DanhSachGiayToKetQua=[],
-                ),
-                "2026-11-18 10:00",
-            ),
-            *sent(
-                item(
-                    "000.00.19.H15-261117-0015",
-                    KenhThucHien="2",
-                    NgayTiepNhan="20261117090000",
-                    NgayHenTra="20261120170000",
-                    TrangThaiHoSo="4",
-                    DanhSachLePhi=[fee("50000")],
-                    DuocThanhToanTrucTuyen="3",
-                    TaiLieuNop=[document()],
-                    DanhSachGiayToKetQua=[],
-                ),
-                "2026-11-18 11:00",  # sent again an hour later
-            ),
-            *sent(
-                item(
-                    "000.00.19.H15-261117-0015",
-                    KenhThucHien="2",
-                    NgayTiepNhan="20261117090000",
-                    NgayHenTra="20261120170000",
-                    TrangThaiHoSo="9",
-                    NgayKetThucXuLy="20261119150000",
-                    DanhSachLePhi=[fee("50000")],
-                    DuocThanhToanTrucTuyen="1",
-                    TaiLieuNop=[document()],
-                    DanhSachGiayToKetQua=[result()],
-                ),
+                {
+                    **IN_PROGRESS_O,
+                    "TrangThaiHoSo": "9",
+                    "NgayKetThucXuLy": "20261119150000",
+                    "DuocThanhToanTrucTuyen": "1",
+                    "DanhSachGiayToKetQua": [result()],
+                },
                 "2026-11-19 16:00",
             ),
         ),
         stored=5,
         duplicates=4,
         dossiers={
-            "000.00.19.H15-261117-0015": Dossier(
+            "000.00.19.H15-261117-0015": Expected(
                 (
                     ("RECEIVED", "2026-11-17 09:00"),
                     ("IN_PROGRESS", "2026-11-18 10:00"),
@@ -826,7 +808,7 @@ CASES: tuple[Case, ...] = (
         ),
         stored=6,
         dossiers={
-            "000.00.19.H17-261117-0019": Dossier(
+            "000.00.19.H17-261117-0019": Expected(
                 (
                     ("RECEIVED", "2026-11-17 09:00"),
                     ("IN_PROGRESS", "2026-11-17 10:00"),

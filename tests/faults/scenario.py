@@ -28,7 +28,7 @@ from services.scoring.verify import verify
 from services.simulator.main import Simulator
 from shared.events import TopicKind, parse_events
 from shared.kafka import ensure_topics
-from tests.integration import harness
+from tests.support import harness
 
 Position = tuple[str, int, int]  # topic, partition, offset
 
@@ -171,7 +171,7 @@ async def settled(db_url: str, stream: Stream, within: float = 180) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class RunFigures:
     records: int
     events: int
     dead_letters: int
@@ -181,7 +181,7 @@ class Outcome:
 
 async def assert_exact(
     db_url: str, broker: str, stream: Stream, positions: list[Position], dead_letter_topic: str
-) -> Outcome:
+) -> RunFigures:
     """The end state a run with no fault would reach; the figures for the report."""
     stored = await query(db_url, "SELECT event_id FROM events")
     assert len(stored) == len(stream.valid_ids())
@@ -204,7 +204,7 @@ async def assert_exact(
 
     differences = await verify(ScoringSettings(database_url=db_url, province_code=harness.PROVINCE))
     assert differences == []
-    return Outcome(
+    return RunFigures(
         records=len(stream.records),
         events=len(stored),
         dead_letters=len(letters),

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import orjson
 
-from tests.cluster import Cluster
 from tests.faults.scenario import (
     assert_exact,
     create_topics,
@@ -21,8 +20,9 @@ from tests.faults.scenario import (
     send_paced,
     settled,
 )
-from tests.integration import harness
-from tests.integration.test_alerts import consume_all
+from tests.services.alerting.test_alerts import consume_all
+from tests.support import harness
+from tests.support.cluster import Cluster
 
 # `make soak` raises these; `make test` keeps the run short.
 CYCLES = int(os.environ.get("FAULT_KILL_CYCLES", "12"))

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.devstack.stack import free_port, tansu_broker
-from tests.cluster import Cluster
 from tests.faults.broker import RestartableBroker, s3_server
 from tests.faults.proxy import TcpProxy, proxied
 from tests.faults.scenario import (
@@ -26,6 +25,7 @@ from tests.faults.scenario import (
     send_paced,
     settled,
 )
+from tests.support.cluster import Cluster
 
 OUTAGE_SECONDS = float(os.environ.get("FAULT_OUTAGE_SECONDS", "30"))
 BROKER_OUTAGE_SECONDS = float(os.environ.get("FAULT_BROKER_OUTAGE_SECONDS", "20"))

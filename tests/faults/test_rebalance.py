@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from tests.cluster import Cluster
 from tests.faults.scenario import (
     Stream,
     assert_exact,
@@ -19,6 +18,7 @@ from tests.faults.scenario import (
     send_paced,
     settled,
 )
+from tests.support.cluster import Cluster
 
 
 def assignments(cluster: Cluster, name: str) -> list[list[str]]:

@@ -1,0 +1,1 @@
+"""alerting: watches scores and the pipeline, publishes alerts to Kafka, delivers webhooks."""

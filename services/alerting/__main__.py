@@ -1,0 +1,3 @@
+from services.alerting.main import run
+
+run()

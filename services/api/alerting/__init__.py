@@ -1,1 +1,0 @@
-"""The api's alerting process: watches scores, publishes alerts to Kafka, delivers webhooks."""

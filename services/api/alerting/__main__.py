@@ -1,3 +1,0 @@
-from services.api.alerting.main import run
-
-run()

@@ -1,0 +1,219 @@
+"""What a route declares it needs, as `Annotated` dependencies: the request's transaction, the
+clock, a period and a known unit read from the parameters, a methodology's score board, a key
+with a scope.
+
+The request's session is the one transaction of the request: it begins before the route, commits
+once the route returns (before the response is sent, so a failed commit is a failed request) and
+rolls back if anything raised. Routes and services only `flush()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import APIKeyHeader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.auth import Scope, authorize
+from services.api.settings import ApiSettings
+from shared.clock import Clock
+from shared.errors import NotFound, UnknownMethodology
+from shared.kafka import Publisher
+from shared.methodology import Methodologies, Methodology
+from shared.models import ApiKey
+from shared.periods import Calendar, Period
+from shared.scores import repository as scores
+from shared.scores.board import ScoreBoard
+from shared.scores.repository import UnitRecord
+from shared.workdays import WorkingCalendar
+
+T = TypeVar("T")
+
+
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions.begin() as session:
+        yield session
+
+
+# `scope="function"`: the commit happens before the response leaves, never after.
+SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+def _settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def _calendar(request: Request) -> Calendar:
+    calendar: Calendar = request.app.state.calendar
+    return calendar
+
+
+def _workdays(request: Request) -> WorkingCalendar:
+    workdays: WorkingCalendar = request.app.state.workdays
+    return workdays
+
+
+def _publisher(request: Request) -> Publisher:
+    publisher: Publisher = request.app.state.publisher
+    return publisher
+
+
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+CalendarDep = Annotated[Calendar, Depends(_calendar)]
+WorkdaysDep = Annotated[WorkingCalendar, Depends(_workdays)]
+PublisherDep = Annotated[Publisher, Depends(_publisher)]
+
+MethodologyParam = Annotated[
+    str | None,
+    Query(
+        description="A methodology version to score with (default: the configured one)",
+        examples=["qd766-portal-2026"],
+        max_length=64,
+    ),
+]
+
+
+def methodology_named(request: Request, version: str | None) -> Methodology:
+    methodologies: Methodologies = request.app.state.methodologies
+    try:
+        return methodologies.get(version)
+    except LookupError as error:
+        raise UnknownMethodology(str(error)) from None
+
+
+def _methodology(request: Request, methodology: MethodologyParam = None) -> Methodology:
+    return methodology_named(request, methodology)
+
+
+MethodologyDep = Annotated[Methodology, Depends(_methodology)]
+
+
+def _board(request: Request, methodology: MethodologyDep) -> ScoreBoard:
+    """Scores under the chosen methodology: the same counts, other points."""
+    board: ScoreBoard = request.app.state.boards[methodology.version]
+    return board
+
+
+BoardDep = Annotated[ScoreBoard, Depends(_board)]
+
+PeriodParam = Annotated[
+    str,
+    Query(
+        description="week, month, quarter, half or year for the current one, a key: "
+        "2026-W48, 2026-11, 2026-Q4, 2026-H2, 2026, or a range of days (at most 366; computed "
+        "when asked, so poll the named periods): 2026-11-03..2026-11-17",
+        examples=["week", "2026-W48", "2026-11-03..2026-11-17"],
+        max_length=32,
+    ),
+]
+
+
+def _period(calendar: CalendarDep, clock: ClockDep, period: PeriodParam = "month") -> Period:
+    return calendar.resolve(period, clock.now())
+
+
+def _period_if_given(
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: Annotated[
+        str | None,
+        Query(description="Only dossiers still being processed in this period", max_length=32),
+    ] = None,
+) -> Period | None:
+    return None if period is None else calendar.resolve(period, clock.now())
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
+PeriodIfGivenDep = Annotated[Period | None, Depends(_period_if_given)]
+
+
+async def _unit(
+    session: SessionDep, code: Annotated[str, Path(description="A unit's code")]
+) -> UnitRecord:
+    unit = await scores.unit(session, code)
+    if unit is None:
+        raise NotFound(f"unknown unit {code!r}")
+    return unit
+
+
+UnitDep = Annotated[UnitRecord, Depends(_unit)]
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """Which part of an indicator's members a list shows, and which page of it."""
+
+    part: Literal["denominator", "numerator"]
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    def select(self, members: list[T], counted: Callable[[T], bool]) -> tuple[int, list[T]]:
+        """How many members are in the part, and the requested page of them."""
+        if self.part == "numerator":
+            members = [member for member in members if counted(member)]
+        return len(members), members[self.offset : self.offset + self.page_size]
+
+
+def _paging(
+    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Paging:
+    return Paging(part, page, page_size)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """What a list behind a number is asked for: a unit's indicator in a period, one page."""
+
+    unit: UnitRecord
+    indicator: str
+    period: Period
+    paging: Paging
+
+
+def _audit(
+    unit: UnitDep,
+    indicator_id: Annotated[str, Path(description="An indicator's id", examples=["2.1"])],
+    period: PeriodDep,
+    paging: PagingDep,
+) -> Audit:
+    return Audit(unit, indicator_id, period, paging)
+
+
+AuditDep = Annotated[Audit, Depends(_audit)]
+
+_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="c766_<id>_<secret>")
+PresentedKey = Annotated[str | None, Depends(_KEY_HEADER)]
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
+    """A dependency: the request's API key, checked for `scope`, in the request's transaction."""
+
+    async def dependency(session: SessionDep, presented: PresentedKey) -> ApiKey:
+        return await authorize(session, presented, scope)
+
+    return dependency
+
+
+async def read_access(session: SessionDep, settings: SettingsDep, presented: PresentedKey) -> None:
+    """Of the read routes: open, unless the deployment asks for keys with the scope `read`."""
+    if settings.api_read_key_required:
+        await authorize(session, presented, Scope.READ)

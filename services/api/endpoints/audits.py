@@ -1,0 +1,83 @@
+"""The lists behind the numbers: an indicator's dossiers, feedback or procedures, and a unit's
+overdue dossiers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.api import audits, repository, schemas
+from services.api.deps import (
+    AuditDep,
+    BoardDep,
+    ClockDep,
+    PeriodIfGivenDep,
+    SessionDep,
+    UnitDep,
+    WorkdaysDep,
+)
+from services.api.endpoints.scores import CONDITIONAL, ERRORS
+from services.api.scores import not_modified
+
+router = APIRouter(tags=["audits"])
+
+
+@router.get("/units/{code}/overdue", response_model=schemas.OverduePage, responses=CONDITIONAL)
+async def unit_overdue(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    clock: ClockDep,
+    unit: UnitDep,
+    period: PeriodIfGivenDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> schemas.OverduePage | Response:
+    """Dossiers overdue or in progress past their due date, most overdue first."""
+    now = clock.now()
+    position = await repository.scoring_position(session)
+    # overdue_by is given to the minute, so a poll within the same minute can get a 304.
+    stamp = f"{position.events_applied}.{position.as_of.timestamp()}" if position else "0"
+    key = period.key if period else None
+    tag = f'W/"overdue.{unit.code}.{key}.{page}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
+    if early := not_modified(request, response, tag):
+        return early
+    return await audits.overdue(session, unit, period, page, page_size, now)
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/dossiers",
+    response_model=schemas.AuditPage[schemas.AuditItem],
+    responses=ERRORS,
+)
+async def indicator_dossiers(
+    session: SessionDep, board: BoardDep, clock: ClockDep, audit: AuditDep
+) -> schemas.AuditPage[schemas.AuditItem]:
+    """The dossiers counted in an indicator's denominator (or numerator) for a unit and period."""
+    return await audits.dossiers(session, board, audit, clock.now())
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/feedback",
+    response_model=schemas.AuditPage[schemas.FeedbackAuditItem],
+    responses=ERRORS,
+)
+async def indicator_feedback(
+    session: SessionDep, board: BoardDep, clock: ClockDep, workdays: WorkdaysDep, audit: AuditDep
+) -> schemas.AuditPage[schemas.FeedbackAuditItem]:
+    """The citizens' feedback (PAKN) counted in 5.1, 5.2 or 5.3 for a unit and period."""
+    return await audits.feedback(session, board, audit, workdays, clock.now())
+
+
+@router.get(
+    "/units/{code}/indicators/{indicator_id}/catalogue",
+    response_model=schemas.AuditPage[schemas.CatalogueAuditItem],
+    responses=ERRORS,
+)
+async def indicator_catalogue(
+    session: SessionDep, board: BoardDep, clock: ClockDep, audit: AuditDep
+) -> schemas.AuditPage[schemas.CatalogueAuditItem]:
+    """The procedures (communes, for 4.6) counted in a catalogue indicator, with the reason each
+    one is or is not in the numerator. The province lists its units' members, unit by unit."""
+    return await audits.catalogue(session, board, audit, clock.now())

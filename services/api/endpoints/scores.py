@@ -1,0 +1,103 @@
+"""Scores: the methodology, rankings, a unit's detail, and where the pipeline stands. Reads answer
+a matching `If-None-Match` with 304 before doing any other work."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.api import repository, schemas, scores
+from services.api.deps import (
+    BoardDep,
+    ClockDep,
+    MethodologyParam,
+    PeriodDep,
+    SessionDep,
+    SettingsDep,
+    UnitDep,
+    methodology_named,
+)
+from shared.events import UnitLevel
+from shared.methodology import Methodology
+
+router = APIRouter(tags=["scores"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": schemas.ErrorOut},
+    422: {"description": "Invalid parameters"},
+}
+CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    304: {"description": "Not modified since the ETag given"},
+}
+
+
+@router.get("/methodology", responses=ERRORS)
+async def methodology(request: Request, version: MethodologyParam = None) -> Methodology:
+    """Groups and indicators with their points and rules, as data."""
+    return methodology_named(request, version)
+
+
+@router.get("/rankings", response_model=schemas.Rankings, responses=CONDITIONAL)
+async def rankings(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    board: BoardDep,
+    clock: ClockDep,
+    period: PeriodDep,
+    level: Annotated[Literal["department", "commune"], Query()] = "department",
+) -> schemas.Rankings | Response:
+    """Departments or communes ranked by total score for a period, with group points."""
+    versions = await board.versions(session, period, clock.now())
+    tag = scores.etag(board, versions, period.key, level)
+    if early := scores.not_modified(request, response, tag):
+        return early
+    return await scores.rankings(session, board, period, UnitLevel(level.upper()), versions)
+
+
+@router.get("/units/{code}", response_model=schemas.UnitDetail, responses=CONDITIONAL)
+async def unit_detail(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    board: BoardDep,
+    clock: ClockDep,
+    unit: UnitDep,
+    period: PeriodDep,
+) -> schemas.UnitDetail | Response:
+    """A unit's (or the province's) total, groups and every indicator with its counts."""
+    versions = await board.versions(session, period, clock.now())
+    tag = scores.etag(board, versions, period.key, unit.code)
+    if early := scores.not_modified(request, response, tag):
+        return early
+    return await scores.unit_detail(session, board, unit, period, versions)
+
+
+@router.get("/pipeline", response_model=schemas.Pipeline)
+async def pipeline(session: SessionDep, settings: SettingsDep) -> schemas.Pipeline:
+    """Where every offered event went, and how far scoring has got."""
+    counts = await repository.ingest_counts(session)
+    position = await repository.scoring_position(session)
+    return schemas.Pipeline(
+        ingest=[
+            schemas.TopicCounts(
+                topic=c.topic,
+                offered=c.offered,
+                stored=c.stored,
+                dead_lettered=c.dead_lettered,
+                duplicates=c.duplicates,
+                balanced=c.offered == c.stored + c.dead_lettered + c.duplicates,
+            )
+            for c in counts
+        ],
+        dead_letters_stored=await repository.dead_letter_count(session),
+        events_scored=position.events_applied if position else 0,
+        scoring_lag_events=await repository.events_after(
+            session, position.last_seq if position else 0
+        ),
+        scoring_as_of=position.as_of if position else None,
+        units_not_in_catalogue=await repository.units_not_in_catalogue(
+            session, settings.province_code
+        ),
+    )
