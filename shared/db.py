@@ -23,6 +23,13 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def driver_url(url: str) -> str:
+    """The plain `postgresql://` form, for the few connections asyncpg opens itself."""
+    return (
+        make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

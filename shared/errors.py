@@ -10,9 +10,10 @@
     │   ├── Unauthenticated      401   no valid API key
     │   ├── Forbidden            403   a key without the scope
     │   └── TargetRefused        422   a webhook URL that points inside the network
-    └── Unavailable              503   PostgreSQL or the broker is away: try again
-        ├── DatabaseUnavailable
-        └── BrokerUnavailable
+    ├── Unavailable              503   PostgreSQL or the broker is away: try again
+    │   ├── DatabaseUnavailable
+    │   └── BrokerUnavailable
+    └── Misconfigured                  a setting contradicts what is on record: stop, fix it
 
 Anything else is a bug: the api answers 500 and logs its traceback; a loop crashes (its
 supervisor restarts it) rather than retrying forever. `is_retryable()` is the one answer to
@@ -71,6 +72,10 @@ class Unauthenticated(ClientError):
 
 class Forbidden(ClientError):
     status = 403
+
+
+class Misconfigured(Chiso766Error):
+    """Not an outage and not a bug: waiting will not help, a person must change a setting."""
 
 
 class TargetRefused(ClientError):

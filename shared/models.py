@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -236,7 +237,8 @@ class Feedback(Base):
 
 
 class IndicatorCount(Base):
-    """Numerator and denominator of one indicator, for one unit and one period."""
+    """Numerator and denominator of one indicator, for one unit and one period, as one scoring
+    partition added to them: the cell's counts are the sum over its partitions."""
 
     __tablename__ = "indicator_counts"
 
@@ -244,6 +246,7 @@ class IndicatorCount(Base):
     unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     # An indicator's id ("2.1"), or a procedure's activity cell ("3.2@1.001234").
     indicator_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    partition: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     numerator: Mapped[int] = mapped_column(BigInteger, default=0)
     denominator: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -253,11 +256,13 @@ CATALOGUE_VERSION = "catalogue"
 
 
 class PeriodVersion(Base):
-    """Bumped whenever a period's counts change: the api's ETag, and the cheap poll."""
+    """Bumped whenever a scoring partition changes a period's counts: the sum over partitions is
+    the period's version (the api's ETag)."""
 
     __tablename__ = "period_versions"
 
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    partition: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     version: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The last time a late event changed the period after it had ended.

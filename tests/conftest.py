@@ -12,11 +12,25 @@ import pytest
 from services.devstack.stack import free_port, tansu_broker
 from tests.support import harness
 from tests.support.cluster import Cluster
-from tests.support.infra import database_url, execute_admin, migrate, postgres_server
+from tests.support.infra import (
+    database_url,
+    execute_admin,
+    migrate,
+    postgres_server,
+    redis_server,
+)
 
 # A test that asks for one of these needs PostgreSQL or the broker.
 INTEGRATION_FIXTURES = frozenset(
-    {"db_url", "other_db", "broker", "postgres_admin_url", "template_database", "cluster"}
+    {
+        "db_url",
+        "other_db",
+        "broker",
+        "postgres_admin_url",
+        "template_database",
+        "cluster",
+        "redis_url",
+    }
 )
 # Hypothesis and schemathesis over the real parts: long, and lengthened further by `make soak`.
 FUZZ_FILES = frozenset({"test_events_fuzz.py", "test_bad_input.py", "test_openapi_fuzz.py"})
@@ -66,6 +80,13 @@ async def db_url(postgres_admin_url: str, template_database: str) -> AsyncIterat
 def broker() -> Iterator[str]:
     with tansu_broker() as address:
         yield address
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The machine's Redis, else one started for the session (the rate limit's shared windows)."""
+    with redis_server() as url:
+        yield url
 
 
 @dataclass(frozen=True)

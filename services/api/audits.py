@@ -147,7 +147,7 @@ async def catalogue(
     check_source(board, audit.indicator, "catalog")
     versions = await board.versions(session, audit.period, now)
     rules = await board.catalogue.rules(session, versions.catalogue)
-    activity = (await board.stored_counts(session, audit.period)).activity
+    activity = (await board.stored_counts(session, audit.period, versions.as_of)).activity
     members = rules.members_by_unit(
         audit.indicator, audit.unit.code, activity, audit.period, now, board.province_code
     )

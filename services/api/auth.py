@@ -14,11 +14,8 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.api import repository
+from services.api.key_cache import KeyCache, KnownKey
 from shared.errors import Forbidden, Unauthenticated
-from shared.models import ApiKey
 
 PREFIX = "c766"
 
@@ -58,16 +55,24 @@ def split_key(presented: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-async def authorize(session: AsyncSession, presented: str | None, scope: Scope) -> ApiKey:
-    """The key's row if it is valid, not revoked and has `scope`."""
+async def known_key(keys: KeyCache, presented: str | None) -> KnownKey | None:
+    """The key presented, if it is one: made, not revoked, and its secret right."""
     parts = split_key(presented) if presented else None
     if parts is None:
-        raise Unauthenticated("an API key is required: header X-API-Key: c766_<id>_<secret>")
+        return None
     key_id, secret = parts
-    key = await repository.api_key(session, key_id)
-    if key is None or key.revoked_at is not None:
-        raise Unauthenticated("unknown or revoked API key")
-    if not hmac.compare_digest(key.secret_sha256, digest(secret)):
+    key = await keys.find(key_id)
+    if key is None or key.revoked or not hmac.compare_digest(key.secret_sha256, digest(secret)):
+        return None
+    return key
+
+
+async def authorize(keys: KeyCache, presented: str | None, scope: Scope) -> KnownKey:
+    """The key if it is valid and has `scope`."""
+    if not presented:
+        raise Unauthenticated("an API key is required: header X-API-Key: c766_<id>_<secret>")
+    key = await known_key(keys, presented)
+    if key is None:
         raise Unauthenticated("unknown or revoked API key")
     if scope not in key.scopes:
         raise Forbidden(f"this API key lacks the scope {scope.value!r}")

@@ -2,6 +2,9 @@
 clock, a period and a known unit read from the parameters, a methodology's score board, a key
 with a scope.
 
+Dependencies are coroutines even where they do not wait: FastAPI runs a plain function in a
+thread, which costs more than most of them do.
+
 The request's session is the one transaction of the request: it begins before the route, commits
 once the route returns (before the response is sent, so a failed commit is a failed request) and
 rolls back if anything raised. Routes and services only `flush()`.
@@ -18,15 +21,14 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.auth import Scope, authorize
+from services.api.key_cache import KeyCache, KnownKey
 from services.api.settings import ApiSettings
 from shared.clock import Clock
 from shared.errors import NotFound, UnknownMethodology
 from shared.kafka import Publisher
 from shared.methodology import Methodologies, Methodology
-from shared.models import ApiKey
 from shared.periods import Calendar, Period
-from shared.scores import repository as scores
-from shared.scores.board import ScoreBoard
+from shared.scores.board import CatalogueCache, ScoreBoard
 from shared.scores.repository import UnitRecord
 from shared.workdays import WorkingCalendar
 
@@ -42,27 +44,27 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _calendar(request: Request) -> Calendar:
+async def _calendar(request: Request) -> Calendar:
     calendar: Calendar = request.app.state.calendar
     return calendar
 
 
-def _workdays(request: Request) -> WorkingCalendar:
+async def _workdays(request: Request) -> WorkingCalendar:
     workdays: WorkingCalendar = request.app.state.workdays
     return workdays
 
 
-def _publisher(request: Request) -> Publisher:
+async def _publisher(request: Request) -> Publisher:
     publisher: Publisher = request.app.state.publisher
     return publisher
 
@@ -91,14 +93,14 @@ def methodology_named(request: Request, version: str | None) -> Methodology:
         raise UnknownMethodology(str(error)) from None
 
 
-def _methodology(request: Request, methodology: MethodologyParam = None) -> Methodology:
+async def _methodology(request: Request, methodology: MethodologyParam = None) -> Methodology:
     return methodology_named(request, methodology)
 
 
 MethodologyDep = Annotated[Methodology, Depends(_methodology)]
 
 
-def _board(request: Request, methodology: MethodologyDep) -> ScoreBoard:
+async def _board(request: Request, methodology: MethodologyDep) -> ScoreBoard:
     """Scores under the chosen methodology: the same counts, other points."""
     board: ScoreBoard = request.app.state.boards[methodology.version]
     return board
@@ -118,11 +120,11 @@ PeriodParam = Annotated[
 ]
 
 
-def _period(calendar: CalendarDep, clock: ClockDep, period: PeriodParam = "month") -> Period:
+async def _period(calendar: CalendarDep, clock: ClockDep, period: PeriodParam = "month") -> Period:
     return calendar.resolve(period, clock.now())
 
 
-def _period_if_given(
+async def _period_if_given(
     calendar: CalendarDep,
     clock: ClockDep,
     period: Annotated[
@@ -138,9 +140,12 @@ PeriodIfGivenDep = Annotated[Period | None, Depends(_period_if_given)]
 
 
 async def _unit(
-    session: SessionDep, code: Annotated[str, Path(description="A unit's code")]
+    request: Request,
+    session: SessionDep,
+    code: Annotated[str, Path(description="A unit's code")],
 ) -> UnitRecord:
-    unit = await scores.unit(session, code)
+    catalogue: CatalogueCache = request.app.state.catalogue
+    unit = await catalogue.unit(session, request.app.state.live, code)
     if unit is None:
         raise NotFound(f"unknown unit {code!r}")
     return unit
@@ -168,7 +173,7 @@ class Paging:
         return len(members), members[self.offset : self.offset + self.page_size]
 
 
-def _paging(
+async def _paging(
     part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -189,7 +194,7 @@ class Audit:
     paging: Paging
 
 
-def _audit(
+async def _audit(
     unit: UnitDep,
     indicator_id: Annotated[str, Path(description="An indicator's id", examples=["2.1"])],
     period: PeriodDep,
@@ -204,16 +209,24 @@ _KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="c766
 PresentedKey = Annotated[str | None, Depends(_KEY_HEADER)]
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
-    """A dependency: the request's API key, checked for `scope`, in the request's transaction."""
+async def _keys(request: Request) -> KeyCache:
+    keys: KeyCache = request.app.state.keys
+    return keys
 
-    async def dependency(session: SessionDep, presented: PresentedKey) -> ApiKey:
-        return await authorize(session, presented, scope)
+
+KeysDep = Annotated[KeyCache, Depends(_keys)]
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[KnownKey]]:
+    """A dependency: the request's API key, checked for `scope`."""
+
+    async def dependency(keys: KeysDep, presented: PresentedKey) -> KnownKey:
+        return await authorize(keys, presented, scope)
 
     return dependency
 
 
-async def read_access(session: SessionDep, settings: SettingsDep, presented: PresentedKey) -> None:
+async def read_access(settings: SettingsDep, keys: KeysDep, presented: PresentedKey) -> None:
     """Of the read routes: open, unless the deployment asks for keys with the scope `read`."""
     if settings.api_read_key_required:
-        await authorize(session, presented, Scope.READ)
+        await authorize(keys, presented, Scope.READ)

@@ -9,13 +9,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Collection
+from ipaddress import IPv4Network, IPv6Network, ip_address
+from typing import Any
 
+import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from redis.exceptions import RedisError
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.api.auth import known_key
+
+log = structlog.get_logger()
 
 
 class BodySizeLimit:
@@ -69,38 +77,91 @@ class BodySizeLimit:
 
 
 class RateLimit:
-    """429 once a client passes `limit` (e.g. "600/minute", a moving window).
+    """429 once a client passes its quota (a moving window, e.g. "6000/minute").
 
-    A client is its address (taken from X-Forwarded-For by uvicorn when the proxy is listed in
-    FORWARDED_ALLOW_IPS). Not its API key: an unchecked key would let anyone mint fresh buckets,
-    and checking it here would cost a database query per request. The limit counts requests
-    answered 304 too: polling is cheap for us, but not free.
+    A client is its API key when it presents a valid one (a portal's server calling for all its
+    visitors, an IOC wall's screens behind one NAT: each keyed client has a quota of its own,
+    none by default), else its address (taken from X-Forwarded-For by uvicorn when the proxy is
+    listed in FORWARDED_ALLOW_IPS). A key that is not valid counts as no key: anyone could mint
+    fresh ones. Addresses in `exempt` are never limited. The windows live in `storage` (Redis, so
+    that every worker process and replica counts together); if it is unreachable, requests pass:
+    the limit protects the service, it must not take it down. Requests answered 304 count too:
+    polling is cheap for us, but not free.
     """
 
-    def __init__(self, app: ASGIApp, limit: str, exempt_paths: Collection[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        anonymous: str,
+        keyed: str,
+        storage: str,
+        exempt: Collection[IPv4Network | IPv6Network],
+        exempt_paths: Collection[str],
+    ) -> None:
         self.app = app
-        self.item: RateLimitItem = parse(limit)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.anonymous: RateLimitItem | None = parse(anonymous) if anonymous else None
+        self.keyed: RateLimitItem | None = parse(keyed) if keyed else None
+        uri = storage if storage.startswith("async+") else f"async+{storage}"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri, **_options(uri)))
+        self.exempt = tuple(exempt)
         self.exempt_paths = frozenset(exempt_paths)
+        self._storage_failed_at = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
-        client = self._client(scope)
-        if await self.limiter.hit(self.item, client):
+        item, bucket = await self._quota(scope)
+        if item is None or await self._hit(item, bucket):
             await self.app(scope, receive, send)
             return
-        stats = await self.limiter.get_window_stats(self.item, client)
+        stats = await self.limiter.get_window_stats(item, bucket)
         retry_after = max(math.ceil(stats.reset_time - time.time()), 1)
         response = JSONResponse(
-            {"detail": f"rate limit of {self.item} exceeded; retry in {retry_after} s"},
+            {"detail": f"rate limit of {item} exceeded; retry in {retry_after} s"},
             status_code=429,
             headers={"Retry-After": str(retry_after)},
         )
         await response(scope, receive, send)
 
-    @staticmethod
-    def _client(scope: Scope) -> str:
+    async def _quota(self, scope: Scope) -> tuple[RateLimitItem | None, str]:
+        """The limit that applies to the request (None: none), and the window it counts in."""
+        presented = Headers(scope=scope).get("x-api-key")
+        if presented:
+            key = await known_key(scope["app"].state.keys, presented)
+            if key is not None:
+                return self.keyed, f"key:{key.key_id}"
         client = scope.get("client")
-        return str(client[0]) if client else "unknown"
+        address = str(client[0]) if client else "unknown"
+        if self.exempt and _within(address, self.exempt):
+            return None, address
+        return self.anonymous, address
+
+    async def _hit(self, item: RateLimitItem, bucket: str) -> bool:
+        try:
+            return await self.limiter.hit(item, bucket)
+        except (OSError, ConnectionError, TimeoutError, RedisError) as error:
+            now = time.monotonic()
+            if now - self._storage_failed_at > STORAGE_WARNING_EVERY_SECONDS:
+                log.warning("api.rate_limit_storage_unavailable", error=repr(error))
+                self._storage_failed_at = now
+            return True
+
+
+# A storage outage is said once per this many seconds, not once per request.
+STORAGE_WARNING_EVERY_SECONDS = 60.0
+
+
+def _options(storage: str) -> dict[str, Any]:
+    if storage.startswith("async+redis"):
+        # redis-py (with hiredis), rather than the coredis the library defaults to.
+        return {"implementation": "redispy", "socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+    return {}
+
+
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)

@@ -43,6 +43,7 @@ async def create(database_url: str, name: str, scopes: list[Scope]) -> str:
                 revoked_at=None,
             ),
         )
+        await repository.announce_key(session, key.key_id)
     return key.plain
 
 
@@ -53,7 +54,9 @@ async def listing(database_url: str) -> list[ApiKey]:
 
 async def revoke(database_url: str, key_id: str) -> bool:
     async with _transaction(database_url) as session:
-        return await repository.revoke_key(session, key_id, datetime.now(UTC))
+        revoked = await repository.revoke_key(session, key_id, datetime.now(UTC))
+        await repository.announce_key(session, key_id)
+        return revoked
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,10 +26,14 @@ from services.api.alert_tail import AlertTail
 from services.api.deps import read_access
 from services.api.endpoints import admin, alerts, audits, operations, scores, webhooks
 from services.api.guards import BodySizeLimit, RateLimit
+from services.api.key_cache import KeyCache
+from services.api.listener import Listener
+from services.api.live import LiveVersions
 from services.api.pipeline_metrics import PipelineCollector
+from services.api.rendered import RenderedCache
 from services.api.settings import ApiSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, driver_url
 from shared.errors import Chiso766Error, Unavailable, is_retryable, is_unstorable_text
 from shared.jsontext import NUL_REASON
 from shared.kafka import Publisher
@@ -67,17 +71,20 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             app.state.clock = clock or SystemClock()
             app.state.calendar = Calendar(settings.timezone)
             app.state.workdays = settings.working_calendar()
-            catalogue = CatalogueCache(app.state.workdays)
+            app.state.live = LiveVersions()
+            app.state.catalogue = CatalogueCache(app.state.workdays)
             app.state.boards = {
                 version: ScoreBoard(
                     methodology,
                     app.state.calendar,
-                    catalogue,
+                    app.state.catalogue,
                     settings.province_code,
                     settings.api_score_cache_size,
+                    app.state.live,
                 )
                 for version, methodology in methodologies.versions.items()
             }
+            app.state.rendered = RenderedCache(settings.api_rendered_cache_size)
             app.state.publisher = Publisher(
                 settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
             )
@@ -86,8 +93,13 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             app.state.alert_tail = AlertTail(
                 app.state.sessions, settings.api_alert_stream_poll_seconds
             )
-            tail = asyncio.create_task(app.state.alert_tail.run())
-            resources.push_async_callback(_cancelled, tail)
+            app.state.keys = KeyCache(app.state.sessions)
+            listener = Listener(
+                driver_url(settings.database_url),
+                [app.state.live, app.state.alert_tail, app.state.keys],
+            )
+            for task in (listener.run(), app.state.alert_tail.poll_while_deaf()):
+                resources.push_async_callback(_cancelled, asyncio.create_task(task))
             yield
 
     app = FastAPI(
@@ -132,9 +144,14 @@ def _add_guards(app: FastAPI, settings: ApiSettings) -> None:
     # Starlette runs the middleware added last first: CORS wraps the refusals (a browser must
     # read a 429 as a 429), then the rate limit refuses before the body is even read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
-    if settings.api_rate_limit:
+    if settings.api_rate_limit or settings.api_rate_limit_keyed:
         app.add_middleware(
-            RateLimit, limit=settings.api_rate_limit, exempt_paths=operations.OPERATIONS_PATHS
+            RateLimit,
+            anonymous=settings.api_rate_limit,
+            keyed=settings.api_rate_limit_keyed,
+            storage=settings.api_rate_limit_storage,
+            exempt=settings.api_rate_limit_exempt,
+            exempt_paths=operations.OPERATIONS_PATHS,
         )
     if settings.api_cors_origins:
         app.add_middleware(
@@ -161,10 +178,22 @@ def _add_metrics(app: FastAPI) -> None:
     ).instrument(app, metric_namespace="chiso766_api")
 
 
+def app_from_environment() -> FastAPI:
+    """What each worker process serves: settings read again from its environment."""
+    return create_app(ApiSettings.starting("api"))
+
+
 def run() -> None:
     settings = ApiSettings.starting("api")
+    if settings.api_workers > 1 and settings.api_rate_limit_storage.endswith("memory://"):
+        log.warning(
+            "api.rate_limit_per_worker",
+            detail="each worker counts its own windows: set API_RATE_LIMIT_STORAGE=redis://...",
+        )
     uvicorn.run(
-        create_app(settings),
+        "services.api.main:app_from_environment",
+        factory=True,
+        workers=settings.api_workers,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import repository
+from shared.scores import repository as scores_repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class PipelineSnapshot:
 
 
 async def read_snapshot(session: AsyncSession, now: datetime) -> PipelineSnapshot:
-    position = await repository.scoring_position(session)
+    position = await scores_repository.progress(session)
     last_seq = position.last_seq if position else 0
     oldest_unscored = await repository.oldest_stored_after(session, last_seq)
     return PipelineSnapshot(

@@ -18,12 +18,12 @@ from shared.models import (
     Dossier,
     Event,
     IngestCount,
-    ScoringPosition,
     Unit,
     Webhook,
     WebhookDelivery,
 )
 from shared.rules.ontime import OVERDUE_OUTCOMES
+from shared.versions import KEYS_CHANNEL
 
 # -- the pipeline ------------------------------------------------------------------------------
 
@@ -31,10 +31,6 @@ from shared.rules.ontime import OVERDUE_OUTCOMES
 async def ping(session: AsyncSession) -> None:
     """A round trip to the database: is it there?"""
     await session.execute(text("SELECT 1"))
-
-
-async def scoring_position(session: AsyncSession) -> ScoringPosition | None:
-    return await session.scalar(select(ScoringPosition))
 
 
 async def ingest_counts(session: AsyncSession) -> list[IngestCount]:
@@ -254,6 +250,13 @@ async def count_replays(session: AsyncSession, ids: Sequence[int], now: datetime
 
 async def api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+
+
+async def announce_key(session: AsyncSession, key_id: str) -> None:
+    """The api's processes forget what they knew of the key (at commit)."""
+    await session.execute(
+        text("SELECT pg_notify(:channel, :key_id)"), {"channel": KEYS_CHANNEL, "key_id": key_id}
+    )
 
 
 async def api_keys(session: AsyncSession) -> list[ApiKey]:

@@ -20,7 +20,6 @@ from shared.events import UnitLevel
 from shared.methodology import IndicatorScore, UnitScore
 from shared.periods import Period
 from shared.rules.catalogue import CATALOGUE_INDICATORS, SCORED_LEVELS
-from shared.scores import repository
 from shared.scores.board import ScoreBoard, Versions
 from shared.scores.ranking import Ranked, rank
 from shared.scores.repository import PeriodState, UnitRecord
@@ -82,13 +81,13 @@ async def rankings(
     versions: Versions,
 ) -> schemas.Rankings:
     current, previous = await standings(session, board, period, versions)
-    units = await repository.units(session, level)
+    units = (await board.catalogue.load(session, versions.catalogue)).by_level.get(level, [])
     before = {r.unit.code: r for r in rank(board.methodology, previous.scores, units)}
     return schemas.Rankings(
         period=period_out(period, current.state.restated_at),
         level=level.value.lower(),
         methodology=board.methodology.version,
-        as_of=await repository.as_of(session),
+        as_of=versions.as_of,
         items=[
             schemas.RankingItem(
                 rank=ranked.rank,
@@ -111,14 +110,15 @@ async def unit_detail(
 ) -> schemas.UnitDetail:
     current, previous = await standings(session, board, period, versions)
     # Ranked among the units of its level; the province is alone at its level.
-    peers = await repository.units(session, unit.level) if unit.level else [unit]
+    directory = await board.catalogue.load(session, versions.catalogue)
+    peers = directory.by_level.get(unit.level, [unit]) if unit.level else [unit]
     now = _of(unit, rank(board.methodology, current.scores, peers))
     then = _of(unit, rank(board.methodology, previous.scores, peers))
     return schemas.UnitDetail(
         unit=unit_out(unit),
         period=period_out(period, current.state.restated_at),
         methodology=board.methodology.version,
-        as_of=await repository.as_of(session),
+        as_of=versions.as_of,
         total=float(now.score.total),
         rank=now.rank if unit.level in SCORED_LEVELS else None,
         change=change(now, then, previous),

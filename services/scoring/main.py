@@ -10,13 +10,15 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.scoring import repository
 from services.scoring.alerts import DossierAlerts
 from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, feedback_scorer
+from services.scoring.claims import PartitionClaims
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
 from shared.clock import Clock, SystemClock
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, driver_url
 from shared.errors import is_retryable
 from shared.operations import Health, serving_ops
 from shared.periods import Calendar
@@ -65,16 +67,20 @@ def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
 async def run_until_stopped(
     service: ScoringService,
     sessions: async_sessionmaker[AsyncSession],
+    claims: PartitionClaims,
     stop: asyncio.Event,
-    idle_poll: timedelta,
+    settings: ScoringSettings,
     metrics: ScoringMetrics,
 ) -> None:
     """Step until `stop` is set; each step is one transaction, so stopping loses nothing."""
+    rebalance = Deadline(settings.scoring_rebalance_seconds)
     while not stop.is_set():
         started = time.perf_counter()
         try:
+            if rebalance.due():
+                metrics.owned(await claims.rebalance())
             async with sessions.begin() as session:
-                report = await service.step(session)
+                report = await service.step(session, claims.owned)
         except Exception as error:
             service.rolled_back()
             if not is_retryable(error):
@@ -82,15 +88,34 @@ async def run_until_stopped(
             # The database went away or a deadlock was broken: wait and retry, no crash loop.
             log.warning("scoring.database_unavailable", error=str(error))
             metrics.retry(error)
+            rebalance.now()
             await _sleep_or_stop(stop, RETRY_PAUSE)
             continue
         metrics.step(report, time.perf_counter() - started)
         if report.idle:
-            await _sleep_or_stop(stop, idle_poll)
+            await _sleep_or_stop(stop, settings.scoring_idle_poll_seconds)
         else:
             log.debug(
                 "scoring.step", events=report.events, due=report.due, dossiers=report.dossiers
             )
+
+
+class Deadline:
+    """Due every `interval`, or at once after `now()`."""
+
+    def __init__(self, interval: timedelta) -> None:
+        self.interval = interval.total_seconds()
+        self._next = 0.0
+
+    def now(self) -> None:
+        self._next = 0.0
+
+    def due(self) -> bool:
+        current = time.monotonic()
+        if current < self._next:
+            return False
+        self._next = current + self.interval
+        return True
 
 
 async def _sleep_or_stop(stop: asyncio.Event, pause: timedelta) -> None:
@@ -106,11 +131,32 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
         engine = create_engine(settings.database_url, application_name="chiso766-scoring")
         resources.push_async_callback(engine.dispose)
         await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
-        log.info("scoring.started", kinds=[k.value for k in settings.scoring_period_kinds])
-        await run_until_stopped(
-            service, create_sessionmaker(engine), stop, settings.scoring_idle_poll_seconds, metrics
+        sessions = create_sessionmaker(engine)
+        await _init_partitions(sessions, settings.scoring_partitions, stop)
+        claims = PartitionClaims(driver_url(settings.database_url), settings.scoring_partitions)
+        resources.push_async_callback(claims.close)
+        log.info(
+            "scoring.started",
+            kinds=[k.value for k in settings.scoring_period_kinds],
+            partitions=settings.scoring_partitions,
         )
+        await run_until_stopped(service, sessions, claims, stop, settings, metrics)
     log.info("scoring.stopped")
+
+
+async def _init_partitions(
+    sessions: async_sessionmaker[AsyncSession], count: int, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            async with sessions.begin() as session:
+                await repository.init_partitions(session, count, SystemClock().now())
+            return
+        except Exception as error:
+            if not is_retryable(error):
+                raise
+            log.warning("scoring.database_unavailable", error=str(error))
+            await _sleep_or_stop(stop, RETRY_PAUSE)
 
 
 async def main() -> None:

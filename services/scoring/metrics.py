@@ -6,6 +6,7 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.scoring.repository import Share
 from services.scoring.service import StepReport
 from shared.operations import Health
 
@@ -39,6 +40,15 @@ class ScoringMetrics:
             "When a step last committed, idle or not (Unix time)",
             registry=self.registry,
         )
+
+        self.partitions = Gauge(
+            "chiso766_scoring_partitions_owned",
+            "Partitions of the dossiers and feedback this instance scores",
+            registry=self.registry,
+        )
+
+    def owned(self, share: Share) -> None:
+        self.partitions.set(len(share.partitions))
 
     def step(self, report: StepReport, seconds: float) -> None:
         self.health.succeeded()

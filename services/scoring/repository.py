@@ -8,12 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.batch import DossierRow, FeedbackRow, StoredState
 from shared.db import driver_connection
+from shared.errors import Misconfigured
 from shared.events import CATALOGUE_KINDS, UnitLevel
 from shared.models import (
     Base,
@@ -29,34 +30,123 @@ from shared.models import (
 )
 from shared.rules.contributions import CountDeltas, CountKey
 from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
+from shared.versions import VERSIONS_CHANNEL, MovedVersion, VersionsMoved, versions_payload
 
-POSITION = "events"
+# The position of a single scorer before partitions: read once, to start the partitions from.
+UNPARTITIONED = "events"
+# Held while partition rows are made: instances starting together make them once.
+PARTITIONS_SETUP_LOCK = 766_004
+# The connections of `services.scoring.claims`, one per instance: how instances count each other.
+CLAIMS_APPLICATION = "chiso766-scoring-claims"
 
 
-async def lock_position(session: AsyncSession, now: datetime) -> ScoringPosition:
-    """The position row, locked: concurrent scoring instances take turns, never overlap."""
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The partitions one step covers, out of how many there are."""
+
+    partitions: tuple[int, ...]
+    count: int
+
+    @property
+    def everything(self) -> bool:
+        return len(self.partitions) == self.count
+
+    @property
+    def writes_to(self) -> int:
+        """Where this step's counts and versions go: a partition it owns, so that no two
+        instances ever write the same row (only the sum over partitions means anything)."""
+        return min(self.partitions)
+
+
+def position_name(partition: int, count: int) -> str:
+    return f"partition:{partition}/{count}"
+
+
+class PartitionsChanged(Misconfigured):
+    """The partitions on record are not those configured, and scoring has not caught up."""
+
+
+async def init_partitions(session: AsyncSession, count: int, now: datetime) -> None:
+    """Make a position row for each of `count` partitions if there are none yet: from the single
+    scorer's position, or from another partitioning that has caught up (all at one seq) and
+    whose instances have stopped."""
     await session.execute(
-        insert(ScoringPosition)
-        .values(name=POSITION, last_seq=0, as_of=now, events_applied=0, updated_at=now)
-        .on_conflict_do_nothing()
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITIONS_SETUP_LOCK}
     )
-    position = await session.scalar(
+    rows = list(await session.scalars(select(ScoringPosition)))
+    if {position_name(p, count) for p in range(count)} <= {row.name for row in rows}:
+        return
+    if len({row.last_seq for row in rows}) > 1:
+        raise PartitionsChanged(
+            f"SCORING_PARTITIONS is {count}, but the partitions on record"
+            f" ({', '.join(sorted(row.name for row in rows))}) are not at one position: run the"
+            " previous setting until scoring has caught up, then change it"
+        )
+    if rows and await claimants(session):
+        raise PartitionsChanged(
+            f"SCORING_PARTITIONS is {count}, but scoring instances with another setting are"
+            " running: stop them all before changing it"
+        )
+    scanned = [row.due_soon_scanned_to for row in rows if row.due_soon_scanned_to is not None]
+    start = {
+        "last_seq": max((row.last_seq for row in rows), default=0),
+        "as_of": max((row.as_of for row in rows), default=now),
+        "updated_at": now,
+        "due_soon_scanned_to": min(scanned, default=None),
+    }
+    applied = sum(row.events_applied for row in rows)
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    await session.execute(
+        insert(ScoringPosition),
+        [
+            # What was applied before stays counted once, on partition 0.
+            {**start, "name": position_name(p, count), "events_applied": applied if p == 0 else 0}
+            for p in range(count)
+        ],
+    )
+
+
+async def claimants(session: AsyncSession) -> int:
+    """Scoring instances holding partitions (their claims connections)."""
+    return int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": CLAIMS_APPLICATION},
+        )
+        or 0
+    )
+
+
+async def lock_positions(session: AsyncSession, share: Share) -> dict[int, ScoringPosition]:
+    """The positions of the share's partitions, locked: a second guard beside the claims."""
+    names = {position_name(p, share.count): p for p in share.partitions}
+    rows = await session.scalars(
         select(ScoringPosition)
-        .where(ScoringPosition.name == POSITION)
+        .where(ScoringPosition.name.in_(list(names)))
+        .order_by(ScoringPosition.name)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    assert position is not None
-    return position
+    found = {names[row.name]: row for row in rows}
+    if len(found) < len(names):
+        raise PartitionsChanged(
+            f"no position for partitions {sorted(set(share.partitions) - found.keys())} of"
+            f" {share.count}: SCORING_PARTITIONS was changed while this instance ran"
+        )
+    return found
 
 
-async def read_position(session: AsyncSession) -> ScoringPosition | None:
-    return await session.get(ScoringPosition, POSITION)
-
-
-_FETCH_EVENTS = """
-SELECT seq, kind, payload::text FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
-"""
+async def read_positions(session: AsyncSession, count: int) -> dict[int, ScoringPosition]:
+    names = {position_name(p, count): p for p in range(count)}
+    rows = await session.scalars(
+        select(ScoringPosition).where(ScoringPosition.name.in_(list(names)))
+    )
+    return {names[row.name]: row for row in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,49 +156,91 @@ class StoredEvent:
     payload: dict[str, Any]
 
 
-async def fetch_events(session: AsyncSession, after_seq: int, limit: int) -> list[StoredEvent]:
-    """The next events in sequence order. Writers append under `EVENTS_APPEND_LOCK`, so a
-    sequence number is visible only after every smaller one: reading `seq > last` skips nothing."""
+_FETCH_ALL = """
+SELECT seq, kind, payload::text FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3
+"""
+_FETCH_SHARE = """
+SELECT seq, kind, payload::text FROM events
+WHERE seq > $1 AND seq <= $2
+  AND (kind = ANY($4::text[]) OR chiso766_partition(subject, $5) = ANY($6::int[]))
+ORDER BY seq LIMIT $3
+"""
+
+
+async def fetch_events(
+    session: AsyncSession, share: Share, after_seq: int, up_to_seq: int, limit: int
+) -> list[StoredEvent]:
+    """The share's next events in sequence order, and every catalogue event (each partition
+    re-evaluates its own dossiers). Writers append under `EVENTS_APPEND_LOCK`, so a sequence
+    number is visible only after every smaller one: reading `seq > last` skips nothing."""
     connection = await driver_connection(session)
-    rows = await connection.fetch(_FETCH_EVENTS, after_seq, limit)
+    if share.everything:
+        rows = await connection.fetch(_FETCH_ALL, after_seq, up_to_seq, limit)
+    else:
+        rows = await connection.fetch(
+            _FETCH_SHARE,
+            after_seq,
+            up_to_seq,
+            limit,
+            list(CATALOGUE_KINDS),
+            share.count,
+            list(share.partitions),
+        )
     return [StoredEvent(seq, kind, orjson.loads(payload)) for seq, kind, payload in rows]
 
 
-async def fetch_due(session: AsyncSession, now: datetime) -> tuple[list[str], list[str]]:
-    """Every dossier and feedback whose contribution may have changed by `now` with no event.
+def _in_share(column: Any, share: Share) -> Any:
+    if share.everything:
+        return true()
+    return func.chiso766_partition(column, share.count).in_(share.partitions)
+
+
+async def fetch_due(
+    session: AsyncSession, share: Share, now: datetime
+) -> tuple[list[str], list[str]]:
+    """Every dossier and feedback of the share whose contribution may have changed by `now`
+    with no event.
 
     All of them, not a batch: the counts are evaluated at one instant, so a subject left for
     later would make them inconsistent (a new week starts for every dossier in progress at once).
     """
     dossiers = await session.scalars(
-        select(Dossier.dossier_code).where(Dossier.next_transition_at <= now)
+        select(Dossier.dossier_code).where(
+            Dossier.next_transition_at <= now, _in_share(Dossier.dossier_code, share)
+        )
     )
     feedback = await session.scalars(
-        select(Feedback.feedback_id).where(Feedback.next_transition_at <= now)
+        select(Feedback.feedback_id).where(
+            Feedback.next_transition_at <= now, _in_share(Feedback.feedback_id, share)
+        )
     )
     return list(dossiers), list(feedback)
 
 
-async def coming_due(session: AsyncSession, after: datetime, until: datetime) -> list[Dossier]:
-    """Dossiers in progress, not overdue, whose due time is in (after, until]."""
+async def coming_due(
+    session: AsyncSession, share: Share, after: datetime, until: datetime
+) -> list[Dossier]:
+    """The share's dossiers in progress, not overdue, whose due time is in (after, until]."""
     return list(
         await session.scalars(
             select(Dossier).where(
                 Dossier.outcome == DossierOutcome.IN_PROGRESS,
                 Dossier.effective_due_at > after,
                 Dossier.effective_due_at <= until,
+                _in_share(Dossier.dossier_code, share),
             )
         )
     )
 
 
-async def overdue_since(session: AsyncSession, since: datetime) -> list[Dossier]:
-    """Dossiers overdue, in progress or finished, whose due time is `since` or later."""
+async def overdue_since(session: AsyncSession, share: Share, since: datetime) -> list[Dossier]:
+    """The share's dossiers overdue, in progress or finished, due `since` or later."""
     return list(
         await session.scalars(
             select(Dossier).where(
                 Dossier.outcome.in_(OVERDUE_OUTCOMES),
                 Dossier.effective_due_at >= since,
+                _in_share(Dossier.dossier_code, share),
             )
         )
     )
@@ -170,9 +302,11 @@ ON CONFLICT (dossier_code) DO UPDATE SET
 """
 
 _ADD_COUNTS = """
-INSERT INTO indicator_counts (unit_code, period_key, indicator_id, numerator, denominator)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-ON CONFLICT (period_key, unit_code, indicator_id) DO UPDATE SET
+INSERT INTO indicator_counts
+    (unit_code, period_key, indicator_id, numerator, denominator, partition)
+SELECT u, p, i, n, d, $6
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS c(u, p, i, n, d)
+ON CONFLICT (period_key, unit_code, indicator_id, partition) DO UPDATE SET
     numerator = indicator_counts.numerator + excluded.numerator,
     denominator = indicator_counts.denominator + excluded.denominator
 """
@@ -241,7 +375,7 @@ async def save_feedback(session: AsyncSession, rows: Sequence[FeedbackRow]) -> N
     )
 
 
-async def add_counts(session: AsyncSession, deltas: CountDeltas) -> None:
+async def add_counts(session: AsyncSession, deltas: CountDeltas, partition: int) -> None:
     if not deltas:
         return
     keys = sorted(deltas)
@@ -253,17 +387,24 @@ async def add_counts(session: AsyncSession, deltas: CountDeltas) -> None:
         [indicator for _, _, indicator in keys],
         [deltas[key][0] for key in keys],
         [deltas[key][1] for key in keys],
+        partition,
     )
 
 
 async def bump_periods(
-    session: AsyncSession, periods: Iterable[str], closed: Iterable[str], now: datetime
-) -> None:
-    """New versions for the changed periods; a change to a closed one is a restatement."""
+    session: AsyncSession,
+    periods: Iterable[str],
+    closed: Iterable[str],
+    now: datetime,
+    partition: int,
+) -> list[MovedVersion]:
+    """New versions for the changed periods (this partition's row of each); a change to a
+    closed one is a restatement."""
     restated = set(closed)
     rows = [
         {
             "period_key": key,
+            "partition": partition,
             "version": 1,
             "updated_at": now,
             "restated_at": now if key in restated else None,
@@ -271,11 +412,11 @@ async def bump_periods(
         for key in sorted(periods)
     ]
     if not rows:
-        return
-    statement = insert(PeriodVersion)
-    await session.execute(
+        return []
+    statement = insert(PeriodVersion).values(rows)
+    result = await session.execute(
         statement.on_conflict_do_update(
-            index_elements=[PeriodVersion.period_key],
+            index_elements=[PeriodVersion.period_key, PeriodVersion.partition],
             set_={
                 "version": PeriodVersion.version + 1,
                 "updated_at": statement.excluded.updated_at,
@@ -283,19 +424,32 @@ async def bump_periods(
                     statement.excluded.restated_at, PeriodVersion.restated_at
                 ),
             },
-        ),
-        rows,
+        ).returning(PeriodVersion.period_key, PeriodVersion.version, PeriodVersion.restated_at)
+    )
+    return [MovedVersion(key, version, restated) for key, version, restated in result.all()]
+
+
+async def notify_versions(session: AsyncSession, moved: VersionsMoved) -> None:
+    """Tell the api's processes (at commit) which versions moved: they answer from memory."""
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {"channel": VERSIONS_CHANNEL, "payload": versions_payload(moved)},
     )
 
 
-async def ensure_units(session: AsyncSession, codes: Iterable[str]) -> None:
-    """Units seen in dossiers before the catalogue names them: scored, but with no level."""
+async def ensure_units(session: AsyncSession, codes: Iterable[str]) -> int:
+    """Units seen in dossiers before the catalogue names them: scored, but with no level. How
+    many were new."""
     rows = [
         {"unit_code": code, "name": code, "level": None, "parent_code": None, "stamp": ""}
         for code in sorted(codes)
     ]
-    if rows:
-        await session.execute(insert(Unit).on_conflict_do_nothing(), rows)
+    if not rows:
+        return 0
+    result = await session.execute(
+        insert(Unit).values(rows).on_conflict_do_nothing().returning(Unit.unit_code)
+    )
+    return len(result.all())
 
 
 async def ensure_province(session: AsyncSession, code: str, name: str) -> None:
@@ -324,9 +478,13 @@ async def procedure_facts(
     }
 
 
-async def dossiers_of_procedures(session: AsyncSession, codes: Iterable[str]) -> list[str]:
+async def dossiers_of_procedures(
+    session: AsyncSession, share: Share, codes: Iterable[str]
+) -> list[str]:
     result = await session.scalars(
-        select(Dossier.dossier_code).where(Dossier.procedure_code.in_(sorted(set(codes))))
+        select(Dossier.dossier_code).where(
+            Dossier.procedure_code.in_(sorted(set(codes))), _in_share(Dossier.dossier_code, share)
+        )
     )
     return list(result)
 
@@ -391,28 +549,31 @@ async def apply_catalogue_events(
 
 async def scored_payloads(
     session: AsyncSession, up_to_seq: int, fetch_size: int
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """(kind, payload) of every stored dossier and feedback event up to `up_to_seq`, in order."""
+) -> AsyncIterator[tuple[int, str, dict[str, Any]]]:
+    """(seq, kind, payload) of every stored dossier and feedback event up to `up_to_seq`, in
+    order."""
     result = await session.stream(
-        select(Event.kind, Event.payload)
+        select(Event.seq, Event.kind, Event.payload)
         .where(Event.kind.not_in(CATALOGUE_KINDS))
         .where(Event.seq <= up_to_seq)
         .order_by(Event.seq)
         .execution_options(yield_per=fetch_size)
     )
-    async for kind, payload in result:
-        yield kind, payload
+    async for seq, kind, payload in result:
+        yield seq, kind, payload
 
 
 async def all_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
     """Every kept count that is not zero."""
+    cell = (IndicatorCount.unit_code, IndicatorCount.period_key, IndicatorCount.indicator_id)
     result = await session.execute(
         select(
-            IndicatorCount.unit_code,
-            IndicatorCount.period_key,
-            IndicatorCount.indicator_id,
-            IndicatorCount.numerator,
-            IndicatorCount.denominator,
-        )
+            *cell, func.sum(IndicatorCount.numerator), func.sum(IndicatorCount.denominator)
+        ).group_by(*cell)
     )
-    return {(u, p, i): (n, d) for u, p, i, n, d in result if (n, d) != (0, 0)}
+    return {(u, p, i): (int(n), int(d)) for u, p, i, n, d in result if (n, d) != (0, 0)}
+
+
+async def last_stored_seq(session: AsyncSession) -> int:
+    """The newest event's sequence number: every event up to it is visible (see `fetch_events`)."""
+    return int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)

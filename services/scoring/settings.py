@@ -20,6 +20,12 @@ class ScoringSettings(CommonSettings, OpsSettings):
     # How often an idle scorer looks for new events and due dossiers.
     scoring_idle_poll_seconds: Seconds = Field(default=timedelta(seconds=0.1), gt=timedelta(0))
     scoring_period_kinds: tuple[PeriodKind, ...] = ALL_KINDS
+    # The dossiers and feedback are split in this many partitions, shared out among the running
+    # instances (at most this many do work). Change it only with every instance stopped and
+    # scoring caught up.
+    scoring_partitions: int = Field(default=8, ge=1, le=1000)
+    # How often an instance counts the others and takes or gives up partitions.
+    scoring_rebalance_seconds: Seconds = Field(default=timedelta(seconds=1), gt=timedelta(0))
     # "Due soon": this many working hours (of the office hours below) before the due time.
     scoring_due_soon_working_hours: Hours = Field(
         default=timedelta(hours=8),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, merge_del
 from services.scoring.main import build_feedback_scorer, build_scorer
 from services.scoring.settings import ScoringSettings
 from shared.db import create_engine
+from shared.partitions import partition_of
 from shared.rules.contributions import CountKey
 
 FETCH_SIZE = 20_000
@@ -31,26 +33,39 @@ class Difference:
 
 
 async def rebuilt_counts(
-    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow]
+    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow], partitions: int
 ) -> dict[CountKey, tuple[int, int]]:
-    position = await repository.read_position(session)
-    if position is None:
+    """Every count from scratch: each partition's subjects from the events up to its position,
+    evaluated at its instant. Exact once the partitions stand at one position (as they do when
+    scoring has caught up); while one catches up, it evaluated its dossiers with the catalogue
+    of its own position where this uses the newest."""
+    positions = await repository.read_positions(session, partitions)
+    if not positions:
         return {}
     dossiers.use_catalogue(await repository.procedure_facts(session))
-    by_kind: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
-    async for kind, payload in repository.scored_payloads(session, position.last_seq, FETCH_SIZE):
-        by_kind[kind == "feedback"].append(payload)
+    # (partition, is feedback) -> payloads
+    by_share: defaultdict[tuple[int, bool], list[dict[str, Any]]] = defaultdict(list)
+    up_to = max(position.last_seq for position in positions.values())
+    async for seq, kind, payload in repository.scored_payloads(session, up_to, FETCH_SIZE):
+        is_feedback = kind == "feedback"
+        subject = payload["feedback_id" if is_feedback else "dossier_code"]
+        partition = partition_of(subject, partitions)
+        if seq <= positions[partition].last_seq:
+            by_share[partition, is_feedback].append(payload)
     deltas = merge_deltas(
-        dossiers.step({}, by_kind[False], [], position.as_of).deltas,
-        feedback.step({}, by_kind[True], [], position.as_of).deltas,
+        *(
+            scorer.step({}, by_share[partition, is_feedback], [], position.as_of).deltas
+            for partition, position in positions.items()
+            for is_feedback, scorer in ((False, dossiers), (True, feedback))
+        )
     )
     return {key: (n, d) for key, (n, d) in deltas.items()}
 
 
 async def differences(
-    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow]
+    session: AsyncSession, dossiers: DossierScorer, feedback: Scorer[FeedbackRow], partitions: int
 ) -> list[Difference]:
-    rebuilt = await rebuilt_counts(session, dossiers, feedback)
+    rebuilt = await rebuilt_counts(session, dossiers, feedback, partitions)
     stored = await repository.all_counts(session)
     return [
         Difference(key, stored.get(key, (0, 0)), rebuilt.get(key, (0, 0)))
@@ -66,7 +81,10 @@ async def verify(settings: ScoringSettings) -> list[Difference]:
             connection = await connection.execution_options(isolation_level="REPEATABLE READ")
             async with AsyncSession(bind=connection) as session, session.begin():
                 return await differences(
-                    session, build_scorer(settings), build_feedback_scorer(settings)
+                    session,
+                    build_scorer(settings),
+                    build_feedback_scorer(settings),
+                    settings.scoring_partitions,
                 )
     finally:
         await engine.dispose()

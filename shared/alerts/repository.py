@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alerts import Alert
 from shared.models import ALERTS_APPEND_LOCK, AlertRow
+from shared.versions import ALERTS_CHANNEL
 
 
 async def record(session: AsyncSession, alerts: Sequence[Alert]) -> int:
@@ -32,12 +33,18 @@ async def record(session: AsyncSession, alerts: Sequence[Alert]) -> int:
         }
         for alert in sorted(unique.values(), key=lambda a: (a.occurred_at, a.alert_id))
     ]
-    new = 0
+    seqs: list[int] = []
     for start in range(0, len(rows), _CHUNK):
         statement = insert(AlertRow).values(rows[start : start + _CHUNK])
         result = await session.execute(statement.on_conflict_do_nothing().returning(AlertRow.seq))
-        new += len(result.all())
-    return new
+        seqs.extend(result.scalars())
+    if seqs:
+        # Heard by the api's processes at commit: their streams and `/alerts` move on.
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": ALERTS_CHANNEL, "payload": str(max(seqs))},
+        )
+    return len(seqs)
 
 
 # Rows per INSERT: PostgreSQL takes at most 32,767 parameters in one statement.

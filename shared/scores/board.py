@@ -8,8 +8,10 @@ event): `Versions` holds the three, and is all a conditional read must know befo
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +21,41 @@ from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules
 from shared.rules.members import Basis, range_counts
 from shared.scores import repository
-from shared.scores.repository import PeriodCounts, PeriodState, split_counts
+from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
+
+
+class KnownVersions(Protocol):
+    """Versions kept in memory (from scoring's notifications), when they can be trusted."""
+
+    @property
+    def fresh(self) -> bool: ...
+
+    def states(self, keys: Sequence[str]) -> dict[str, PeriodState]: ...
+
+    def as_of(self) -> datetime | None: ...
+
+
+class NoneKnown:
+    """Every read asks the database."""
+
+    fresh = False
+
+    def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
+        raise AssertionError("never fresh")
+
+    def as_of(self) -> datetime | None:
+        raise AssertionError("never fresh")
+
+
+async def read_states(
+    session: AsyncSession, known: KnownVersions, keys: Sequence[str]
+) -> tuple[dict[str, PeriodState], datetime | None]:
+    """The versions of `keys` and scoring's instant: from memory if it is fresh, else one query
+    each."""
+    if known.fresh:
+        return known.states(keys), known.as_of()
+    return await repository.period_states(session, keys), await repository.as_of(session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,26 +66,53 @@ class Versions:
     previous: PeriodState
     catalogue: int
     day: date
+    # The instant scoring's counts stood at when the versions were read.
+    as_of: datetime | None
 
     def tag(self) -> str:
         return f"{self.current.version}.{self.previous.version}.{self.catalogue}.{self.day:%Y%m%d}"
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedCatalogue:
+    version: int
+    rules: CatalogueRules
+    units: dict[str, UnitRecord]
+    # Each level's units, by code.
+    by_level: dict[str | None, list[UnitRecord]]
+
+
 class CatalogueCache:
-    """The catalogue, read again only when its version moves."""
+    """The catalogue (and so every unit's name and level), read again only when its version
+    moves: scoring bumps it for catalogue events and for units first seen in dossiers."""
 
     def __init__(self, workdays: WorkingCalendar) -> None:
         self.workdays = workdays
-        self._loaded: tuple[int, CatalogueRules] | None = None
+        self._loaded: LoadedCatalogue | None = None
 
     def day(self, now: datetime) -> date:
         return now.astimezone(self.workdays.tz).date()
 
-    async def rules(self, session: AsyncSession, version: int) -> CatalogueRules:
-        if self._loaded is None or self._loaded[0] != version:
+    async def load(self, session: AsyncSession, version: int) -> LoadedCatalogue:
+        if self._loaded is None or self._loaded.version != version:
             catalogue = await repository.catalogue(session)
-            self._loaded = (version, CatalogueRules(catalogue, self.workdays))
-        return self._loaded[1]
+            units = {u.code: UnitRecord(u.code, u.name, u.level) for u in catalogue.units}
+            by_level: dict[str | None, list[UnitRecord]] = {}
+            for unit in sorted(units.values(), key=lambda u: u.code):
+                by_level.setdefault(unit.level, []).append(unit)
+            self._loaded = LoadedCatalogue(
+                version, CatalogueRules(catalogue, self.workdays), units, by_level
+            )
+        return self._loaded
+
+    async def rules(self, session: AsyncSession, version: int) -> CatalogueRules:
+        return (await self.load(session, version)).rules
+
+    async def unit(
+        self, session: AsyncSession, known: KnownVersions, code: str
+    ) -> UnitRecord | None:
+        states, _ = await read_states(session, known, [CATALOGUE_VERSION])
+        return (await self.load(session, states[CATALOGUE_VERSION].version)).units.get(code)
 
 
 class ScoreBoard:
@@ -64,7 +126,9 @@ class ScoreBoard:
         catalogue: CatalogueCache,
         province_code: str,
         cache_size: int,
+        known: KnownVersions | None = None,
     ) -> None:
+        self.known: KnownVersions = known or NoneKnown()
         self.methodology = methodology
         self.calendar = calendar
         self.catalogue = catalogue
@@ -73,18 +137,19 @@ class ScoreBoard:
         self._cache: OrderedDict[tuple[str, int, int, date], dict[str, UnitScore]] = OrderedDict()
 
     async def versions(self, session: AsyncSession, period: Period, now: datetime) -> Versions:
-        """The versions a period's scores stand at: one read."""
+        """The versions a period's scores stand at: from memory, or one read."""
         day = self.catalogue.day(now)
         if period.kind is PeriodKind.RANGE:
             # A range is not kept: its version is the instant scoring's counts stand at.
-            states = await repository.period_states(session, [CATALOGUE_VERSION])
-            as_of = await repository.as_of(session)
+            states, as_of = await read_states(session, self.known, [CATALOGUE_VERSION])
             state = PeriodState(int(as_of.timestamp() * 1_000_000) if as_of else 0, None)
-            return Versions(state, state, states[CATALOGUE_VERSION].version, day)
+            return Versions(state, state, states[CATALOGUE_VERSION].version, day, as_of)
         previous = self.calendar.preceding(period).key
-        states = await repository.period_states(session, [period.key, previous, CATALOGUE_VERSION])
+        states, as_of = await read_states(
+            session, self.known, [period.key, previous, CATALOGUE_VERSION]
+        )
         return Versions(
-            states[period.key], states[previous], states[CATALOGUE_VERSION].version, day
+            states[period.key], states[previous], states[CATALOGUE_VERSION].version, day, as_of
         )
 
     async def scores(
@@ -106,7 +171,7 @@ class ScoreBoard:
         self, session: AsyncSession, period: Period, versions: Versions
     ) -> dict[str, dict[str, Ratio]]:
         """The period's counts, with the catalogue's indicators computed from its activity."""
-        stored = await self.stored_counts(session, period)
+        stored = await self.stored_counts(session, period, versions.as_of)
         rules = await self.catalogue.rules(session, versions.catalogue)
         end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
         counts = stored.indicators
@@ -117,13 +182,15 @@ class ScoreBoard:
             counts.setdefault(unit, {}).update(ratios)
         return counts
 
-    async def stored_counts(self, session: AsyncSession, period: Period) -> PeriodCounts:
-        """What scoring keeps for a named period; what its rules give for a range."""
+    async def stored_counts(
+        self, session: AsyncSession, period: Period, as_of: datetime | None
+    ) -> PeriodCounts:
+        """What scoring keeps for a named period; what its rules give for a range, evaluated
+        at `as_of`."""
         if period.kind is not PeriodKind.RANGE:
             return await repository.period_counts(session, period.key)
         # Ranges are for reports: this reads every dossier of the range, where a named period
         # reads its counts.
-        as_of = await repository.as_of(session)
         if as_of is None:
             return PeriodCounts({}, {})
         dossiers = await repository.dossiers_in(

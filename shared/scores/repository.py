@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.methodology import Ratio
@@ -58,20 +58,51 @@ class PeriodCounts:
 
 
 async def period_states(session: AsyncSession, keys: Sequence[str]) -> dict[str, PeriodState]:
-    """The versions of several periods (and of the catalogue) in one read."""
+    """The versions of several periods (and of the catalogue) in one read: summed over the
+    scoring partitions, each of which bumps its own."""
     rows = await session.execute(
-        select(PeriodVersion.period_key, PeriodVersion.version, PeriodVersion.restated_at).where(
-            PeriodVersion.period_key.in_(list(keys))
+        select(
+            PeriodVersion.period_key,
+            func.sum(PeriodVersion.version),
+            func.max(PeriodVersion.restated_at),
         )
+        .where(PeriodVersion.period_key.in_(list(keys)))
+        .group_by(PeriodVersion.period_key)
     )
-    found = {key: PeriodState(version, restated) for key, version, restated in rows}
+    found = {key: PeriodState(int(version), restated) for key, version, restated in rows}
     return {key: found.get(key, NO_STATE) for key in keys}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far scoring has got, over all its partitions."""
+
+    events_applied: int
+    # Every event up to this one is in the counts (the partition furthest behind).
+    last_seq: int
+    # The instant of the newest step: the counts as they stand then.
+    as_of: datetime
+
+
+async def progress(session: AsyncSession) -> Progress | None:
+    """None before scoring's first start."""
+    row = (
+        await session.execute(
+            select(
+                func.sum(ScoringPosition.events_applied),
+                func.min(ScoringPosition.last_seq),
+                func.max(ScoringPosition.as_of),
+            )
+        )
+    ).one()
+    applied, last_seq, newest = row
+    return None if newest is None else Progress(int(applied), int(last_seq), newest)
 
 
 async def as_of(session: AsyncSession) -> datetime | None:
     """The instant scoring's counts stand at (None before its first step)."""
-    value: datetime | None = await session.scalar(select(ScoringPosition.as_of))
-    return value
+    newest: datetime | None = await session.scalar(select(func.max(ScoringPosition.as_of)))
+    return newest
 
 
 def split_counts(rows: Iterable[tuple[str, str, int, int]]) -> PeriodCounts:
@@ -88,15 +119,18 @@ def split_counts(rows: Iterable[tuple[str, str, int, int]]) -> PeriodCounts:
 
 
 async def period_counts(session: AsyncSession, period_key: str) -> PeriodCounts:
+    """A period's counts, summed over the scoring partitions."""
     result = await session.execute(
         select(
             IndicatorCount.unit_code,
             IndicatorCount.indicator_id,
-            IndicatorCount.numerator,
-            IndicatorCount.denominator,
-        ).where(IndicatorCount.period_key == period_key)
+            func.sum(IndicatorCount.numerator),
+            func.sum(IndicatorCount.denominator),
+        )
+        .where(IndicatorCount.period_key == period_key)
+        .group_by(IndicatorCount.unit_code, IndicatorCount.indicator_id)
     )
-    return split_counts((u, i, n, d) for u, i, n, d in result)
+    return split_counts((u, i, int(n), int(d)) for u, i, n, d in result)
 
 
 async def catalogue(session: AsyncSession) -> Catalogue:

@@ -163,7 +163,7 @@ async def settled(db_url: str, stream: Stream, within: float = 180) -> None:
         (row,) = await query(
             db_url,
             "SELECT (SELECT coalesce(max(seq), 0) FROM events) AS stored,"
-            " (SELECT coalesce(max(last_seq), 0) FROM scoring_position) AS scored",
+            " (SELECT coalesce(min(last_seq), 0) FROM scoring_position) AS scored",
         )
         return bool(row["stored"] == row["scored"])
 
@@ -199,7 +199,9 @@ async def assert_exact(
     assert all(r["reason"].strip() for r in letters)
     on_topic = await dead_letter_positions(broker, dead_letter_topic, len(refused))
     assert set(on_topic) == refused  # at least once on the topic, each with its reason
-    (position,) = await query(db_url, "SELECT events_applied FROM scoring_position")
+    (position,) = await query(
+        db_url, "SELECT sum(events_applied) AS events_applied FROM scoring_position"
+    )
     assert position["events_applied"] == len(stored)
 
     differences = await verify(ScoringSettings(database_url=db_url, province_code=harness.PROVINCE))

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
@@ -69,19 +70,56 @@ def scoring(
     return lambda stop: serve_scoring(settings, stop, clock)
 
 
+class ApiClient(httpx.AsyncClient):
+    """A client of an api in this process, which can wait for the api to hear of a commit."""
+
+    def __init__(self, app: FastAPI, db_url: str, address: str = "127.0.0.1") -> None:
+        super().__init__(
+            transport=httpx.ASGITransport(app=app, client=(address, 50000)),
+            base_url="http://api",
+        )
+        self.app = app
+        self.db_url = db_url
+
+    async def heard_scoring(self) -> None:
+        """Until the api's memory holds every version scoring has committed: a notification
+        takes a moment, and a test that reads right after a step must not race it."""
+        live = self.app.state.live
+
+        async def heard() -> bool:
+            connection = await asyncpg.connect(self.db_url)
+            try:
+                rows = await connection.fetch(
+                    "SELECT period_key, sum(version) AS version FROM period_versions GROUP BY 1"
+                )
+            finally:
+                await connection.close()
+            held = live.states([r["period_key"] for r in rows]) if live.fresh else {}
+            return all(
+                r["period_key"] in held and held[r["period_key"]].version == r["version"]
+                for r in rows
+            )
+
+        await eventually(heard, within=10)
+
+
 @contextlib.asynccontextmanager
 async def api_client(
-    db_url: str, broker: str, topics: Any, clock: Clock | None = None, **overrides: Any
-) -> AsyncIterator[httpx.AsyncClient]:
+    db_url: str,
+    broker: str,
+    topics: Any,
+    clock: Clock | None = None,
+    address: str = "127.0.0.1",
+    **overrides: Any,
+) -> AsyncIterator[ApiClient]:
+    """An api in this process, and a client calling it from `address`."""
     # Tests poll far faster than any client may: the rate limit has its own tests.
     overrides.setdefault("api_rate_limit", "")
     # The tests' webhook receivers listen on loopback; the target checks have their own tests.
     overrides.setdefault("webhook_allowed_targets", ("127.0.0.1",))
     app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics), **overrides), clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with app.router.lifespan_context(app), ApiClient(app, db_url, address) as client:
+        yield client
 
 
 async def produce(broker: str, topic: str, events: Iterable[dict[str, Any] | bytes]) -> None:

@@ -1,4 +1,5 @@
-"""The real parts tests run against: a PostgreSQL server and a Tansu (Kafka-protocol) broker.
+"""The real parts tests run against: a PostgreSQL server, a Tansu (Kafka-protocol) broker, and
+Redis (the rate limit's shared windows).
 
 PostgreSQL: `TEST_DATABASE_URL`, else the local server on 127.0.0.1:5432, else an embedded one.
 Each test gets its own database, cloned from a migrated template.
@@ -8,16 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import redis
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from services.devstack.stack import LOCAL_POSTGRES, embedded_postgres, reachable
+from services.devstack.stack import LOCAL_POSTGRES, embedded_postgres, free_port, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +38,55 @@ def postgres_server() -> Iterator[str]:
         embedded_postgres(Path(folder) / "data", keep=False) as embedded_url,
     ):
         yield embedded_url
+
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """`TEST_REDIS_URL`, else the local Redis on 127.0.0.1:6379, else a `redis-server` of our
+    own on a free port, keeping nothing on disk."""
+    url = os.environ.get("TEST_REDIS_URL") or LOCAL_REDIS
+    if _redis_answers(url):
+        yield url
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 10
+        while not _redis_answers(url):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("redis-server did not start (apt-get install redis-server)")
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _redis_answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 def database_url(admin_url: str, name: str) -> str:

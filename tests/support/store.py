@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncpg
 import orjson
 
+from services.scoring import repository
 from services.scoring.main import build_service
+from services.scoring.repository import Share
 from services.scoring.settings import ScoringSettings
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
@@ -53,14 +55,21 @@ async def store(db_url: str, events: list[dict]) -> None:
     await engine.dispose()
 
 
-async def step_until_idle(db_url: str, clock: ManualClock) -> None:
+async def step_until_idle(
+    db_url: str, clock: ManualClock, partitions: tuple[int, ...] | None = None
+) -> None:
+    """Score every stored event: as one instance owning every partition, or only `partitions`."""
     settings = ScoringSettings(database_url=db_url, province_code=PROVINCE)
+    count = settings.scoring_partitions
+    share = Share(partitions if partitions is not None else tuple(range(count)), count)
     service = build_service(settings, clock)
     engine = create_engine(db_url, application_name="test")
     sessions = create_sessionmaker(engine)
+    async with sessions.begin() as session:
+        await repository.init_partitions(session, count, clock.now())
     while True:
         async with sessions.begin() as session:
-            if (await service.step(session)).idle:
+            if (await service.step(session, share)).idle:
                 break
     await engine.dispose()
 
@@ -69,12 +78,13 @@ async def count(db_url: str, unit: str, period: str, indicator: str) -> tuple[in
     connection = await asyncpg.connect(db_url)
     try:
         row = await connection.fetchrow(
-            "SELECT numerator, denominator FROM indicator_counts"
+            "SELECT coalesce(sum(numerator), 0) AS numerator,"
+            " coalesce(sum(denominator), 0) AS denominator FROM indicator_counts"
             " WHERE unit_code = $1 AND period_key = $2 AND indicator_id = $3",
             unit,
             period,
             indicator,
         )
-        return (row["numerator"], row["denominator"]) if row else (0, 0)
+        return (row["numerator"], row["denominator"])
     finally:
         await connection.close()

@@ -20,16 +20,16 @@ from fastapi import APIRouter, Body, Depends, Query
 from services.api import repository, schemas
 from services.api.auth import Scope
 from services.api.deps import ClockDep, PublisherDep, SessionDep, SettingsDep, require
+from services.api.key_cache import KnownKey
 from shared.errors import InvalidInput, NotFound
 from shared.events import Refusal, event_subject, parse_record
 from shared.kafka import OutgoingRecord
-from shared.models import ApiKey
 
 log = structlog.get_logger()
 router = APIRouter(tags=["admin"])
 MAX_CATALOGUE_EVENTS = 5000
-CatalogueKeyDep = Annotated[ApiKey, Depends(require(Scope.CATALOGUE_WRITE))]
-DeadLetterKeyDep = Annotated[ApiKey, Depends(require(Scope.DEAD_LETTERS))]
+CatalogueKeyDep = Annotated[KnownKey, Depends(require(Scope.CATALOGUE_WRITE))]
+DeadLetterKeyDep = Annotated[KnownKey, Depends(require(Scope.DEAD_LETTERS))]
 
 
 def _errors(scope: str) -> dict[int | str, dict[str, object]]:

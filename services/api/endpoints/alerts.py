@@ -42,7 +42,7 @@ class AlertFilter:
         return conditions
 
 
-def _filter(
+async def _filter(
     unit: Annotated[
         list[Annotated[str, Query(max_length=64, pattern=CODE_PATTERN)]],
         Query(max_length=200, description="Only these units' alerts (repeat for several)."),
@@ -73,7 +73,7 @@ async def recent_alerts(
     )
 
 
-def _resume_point(
+async def _resume_point(
     after: Annotated[
         int | None,
         Query(

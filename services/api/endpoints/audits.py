@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.api import audits, repository, schemas
+from services.api import audits, schemas
 from services.api.deps import (
     AuditDep,
     BoardDep,
@@ -19,6 +19,7 @@ from services.api.deps import (
 )
 from services.api.endpoints.scores import CONDITIONAL, ERRORS
 from services.api.scores import not_modified
+from shared.scores import repository as scores_repository
 
 router = APIRouter(tags=["audits"])
 
@@ -36,7 +37,7 @@ async def unit_overdue(
 ) -> schemas.OverduePage | Response:
     """Dossiers overdue or in progress past their due date, most overdue first."""
     now = clock.now()
-    position = await repository.scoring_position(session)
+    position = await scores_repository.progress(session)
     # overdue_by is given to the minute, so a poll within the same minute can get a 304.
     stamp = f"{position.events_applied}.{position.as_of.timestamp()}" if position else "0"
     key = period.key if period else None

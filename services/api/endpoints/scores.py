@@ -18,8 +18,10 @@ from services.api.deps import (
     UnitDep,
     methodology_named,
 )
+from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
+from shared.scores import repository as scores_repository
 
 router = APIRouter(tags=["scores"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,7 +43,6 @@ async def methodology(request: Request, version: MethodologyParam = None) -> Met
 @router.get("/rankings", response_model=schemas.Rankings, responses=CONDITIONAL)
 async def rankings(
     request: Request,
-    response: Response,
     session: SessionDep,
     board: BoardDep,
     clock: ClockDep,
@@ -51,15 +52,18 @@ async def rankings(
     """Departments or communes ranked by total score for a period, with group points."""
     versions = await board.versions(session, period, clock.now())
     tag = scores.etag(board, versions, period.key, level)
-    if early := scores.not_modified(request, response, tag):
-        return early
-    return await scores.rankings(session, board, period, UnitLevel(level.upper()), versions)
+    if holds(request, tag):
+        return not_modified(tag)
+    rendered = await _rendered(request).get_or_render(
+        tag,
+        lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
+    )
+    return respond(request, rendered, tag)
 
 
 @router.get("/units/{code}", response_model=schemas.UnitDetail, responses=CONDITIONAL)
 async def unit_detail(
     request: Request,
-    response: Response,
     session: SessionDep,
     board: BoardDep,
     clock: ClockDep,
@@ -69,16 +73,24 @@ async def unit_detail(
     """A unit's (or the province's) total, groups and every indicator with its counts."""
     versions = await board.versions(session, period, clock.now())
     tag = scores.etag(board, versions, period.key, unit.code)
-    if early := scores.not_modified(request, response, tag):
-        return early
-    return await scores.unit_detail(session, board, unit, period, versions)
+    if holds(request, tag):
+        return not_modified(tag)
+    rendered = await _rendered(request).get_or_render(
+        tag, lambda: scores.unit_detail(session, board, unit, period, versions)
+    )
+    return respond(request, rendered, tag)
+
+
+def _rendered(request: Request) -> RenderedCache:
+    cache: RenderedCache = request.app.state.rendered
+    return cache
 
 
 @router.get("/pipeline", response_model=schemas.Pipeline)
 async def pipeline(session: SessionDep, settings: SettingsDep) -> schemas.Pipeline:
     """Where every offered event went, and how far scoring has got."""
     counts = await repository.ingest_counts(session)
-    position = await repository.scoring_position(session)
+    position = await scores_repository.progress(session)
     return schemas.Pipeline(
         ingest=[
             schemas.TopicCounts(

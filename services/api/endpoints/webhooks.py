@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api import repository, schemas
 from services.api.auth import Scope
 from services.api.deps import ClockDep, SessionDep, require
+from services.api.key_cache import KnownKey
 from shared.alerts import DeliveryStatus
 from shared.errors import NotFound
-from shared.models import ApiKey, Webhook
+from shared.models import Webhook
 from shared.webhook_targets import TargetPolicy, Unresolved
 
 router = APIRouter(tags=["webhooks"])
-KeyDep = Annotated[ApiKey, Depends(require(Scope.WEBHOOKS))]
+KeyDep = Annotated[KnownKey, Depends(require(Scope.WEBHOOKS))]
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": schemas.ErrorOut, "description": "No valid API key"},
     403: {"model": schemas.ErrorOut, "description": "The key lacks webhooks:manage"},
@@ -41,7 +42,7 @@ async def _out(session: AsyncSession, webhook: Webhook) -> schemas.WebhookOut:
     )
 
 
-async def _own(session: AsyncSession, key: ApiKey, webhook_id: str) -> Webhook:
+async def _own(session: AsyncSession, key: KnownKey, webhook_id: str) -> Webhook:
     webhook = await repository.webhook(session, webhook_id)
     if webhook is None or webhook.deleted_at is not None or webhook.owner_key_id != key.key_id:
         raise NotFound(f"no subscription {webhook_id!r} of this key")

@@ -43,11 +43,16 @@ async def test_a_refusal_reaches_a_listed_portal_with_its_cors_headers(
 async def test_a_nul_character_in_a_parameter_is_a_422_not_a_500(
     db_url: str, broker: str, topics
 ) -> None:
+    operator = await keys.create(db_url, "ops", [Scope.DEAD_LETTERS])
     async with harness.api_client(db_url, broker, topics) as client:
         # Refused by the parameter's pattern, where it has one...
         assert (await client.get("/alerts", params={"unit": "SO\x00TP"})).status_code == 422
+        # ...looked up in memory and not found...
+        assert (await client.get("/units/SO%00TP")).status_code == 404
         # ...and by the database error's handler everywhere else (found by schemathesis).
-        response = await client.get("/units/SO%00TP")
+        response = await client.get(
+            "/admin/dead-letters", params={"reason": "a\x00b"}, headers={"X-API-Key": operator}
+        )
     assert response.status_code == 422
     assert "NUL" in response.json()["detail"]
 

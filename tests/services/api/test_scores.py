@@ -185,6 +185,7 @@ async def test_a_unit_unknown_to_the_catalogue_is_counted_and_ranked_once_descri
         await store(db_url, [unit_event("SO-MOI", "Sở Mới", "DEPARTMENT", NOW - DAY)])
         clock.advance(timedelta(minutes=1))
         await step_until_idle(db_url, clock)
+        await api.heard_scoring()
         assert (await api.get("/pipeline")).json()["units_not_in_catalogue"] == []
         ranked = (await api.get("/rankings", params={"level": "department"})).json()
         assert {i["unit"]["code"] for i in ranked["items"]} == {"SO-A", "SO-MOI"}
@@ -229,6 +230,7 @@ async def test_week_over_week_change_and_restatement_of_a_closed_week(db_url: st
         )
         clock.advance(timedelta(minutes=5))
         await step_until_idle(db_url, clock)
+        await api.heard_scoring()
         restated = (await api.get("/units/SO-A", params={"period": "2026-W46"})).json()
         assert restated["period"]["restated_at"] is not None
         current = (await api.get("/units/SO-A", params={"period": "2026-W47"})).json()

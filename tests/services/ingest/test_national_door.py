@@ -83,7 +83,7 @@ async def pipeline_until_scored(
         rows = await fetch(
             db_url,
             "SELECT (SELECT coalesce(max(seq), 0) FROM events)"
-            " = coalesce((SELECT last_seq FROM scoring_position), -1) AS done",
+            " = coalesce((SELECT min(last_seq) FROM scoring_position), -1) AS done",
         )
         return bool(rows[0]["done"])
 
@@ -98,9 +98,10 @@ async def pipeline_until_scored(
 async def indicator_counts(db_url: str, unit: str | None = None) -> dict[tuple, tuple]:
     rows = await fetch(
         db_url,
-        "SELECT unit_code, period_key, indicator_id, numerator, denominator"
-        " FROM indicator_counts WHERE (numerator, denominator) <> (0, 0)"
-        " AND ($1::text IS NULL OR unit_code = $1)",
+        "SELECT unit_code, period_key, indicator_id, sum(numerator), sum(denominator)"
+        " FROM indicator_counts WHERE ($1::text IS NULL OR unit_code = $1)"
+        " GROUP BY unit_code, period_key, indicator_id"
+        " HAVING (sum(numerator), sum(denominator)) <> (0, 0)",
         unit,
     )
     return {(r["unit_code"], r["period_key"], r["indicator_id"]): (r[3], r[4]) for r in rows}

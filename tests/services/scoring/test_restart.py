@@ -33,20 +33,22 @@ async def position(db_url: str) -> int:
     try:
         return int(
             await connection.fetchval(
-                "SELECT coalesce(max(events_applied), 0) FROM scoring_position"
+                "SELECT coalesce(sum(events_applied), 0) FROM scoring_position"
             )
         )
     finally:
         await connection.close()
 
 
-def start_scoring(db_url: str) -> subprocess.Popen[bytes]:
+def start_scoring(db_url: str, **extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "PROVINCE_CODE": harness.PROVINCE,
         "SCORING_BATCH_SIZE": "300",
+        "SCORING_REBALANCE_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
     return subprocess.Popen([sys.executable, "-m", "services.scoring"], env=env, cwd=ROOT)
 
@@ -94,6 +96,56 @@ async def test_scoring_killed_mid_stream_ends_with_the_numbers_of_a_clean_run(
     overdue, alerted = await overdue_and_alerted(db_url, started - timedelta(hours=23))
     assert overdue
     assert alerted == overdue
+
+
+@pytest.mark.slow
+async def test_two_instances_one_killed_again_and_again_end_with_the_numbers_of_a_clean_run(
+    db_url: str, broker: str, topics
+) -> None:
+    """The survivor takes the dead one's partitions; the restarted one takes some back."""
+    events = simulated_week(scale=0.15)
+    await ensure_topics(broker, [topics.dossier, topics.catalog, topics.dead_letter])
+    await harness.produce(broker, topics.dossier, events)
+    async with harness.running(harness.ingest(db_url, broker, topics)):
+        await harness.eventually(lambda: _stored(db_url, len(events)), within=60)
+
+    survivor = start_scoring(db_url, SCORING_PARTITIONS="4")
+    victim = start_scoring(db_url, SCORING_PARTITIONS="4")
+    try:
+        for fraction in (0.2, 0.4, 0.6, 0.8):
+            await harness.eventually(
+                lambda f=fraction: _past(db_url, int(len(events) * f)), within=120
+            )
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+            victim = start_scoring(db_url, SCORING_PARTITIONS="4")
+        await harness.eventually(lambda: _past(db_url, len(events)), within=120)
+    finally:
+        for process in (survivor, victim):
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+    assert await position(db_url) == len(events)
+    settings = ScoringSettings(
+        database_url=db_url, province_code=harness.PROVINCE, scoring_partitions=4
+    )
+    assert await verify(settings) == []
+    connection = await asyncpg.connect(db_url)
+    try:
+        writers = await connection.fetchval(
+            "SELECT count(DISTINCT partition) FROM indicator_counts"
+        )
+    finally:
+        await connection.close()
+    assert writers >= 2  # both instances scored
+
+
+async def _stored(db_url: str, count: int) -> bool:
+    connection = await asyncpg.connect(db_url)
+    try:
+        return bool(await connection.fetchval("SELECT count(*) FROM events") == count)
+    finally:
+        await connection.close()
 
 
 async def overdue_and_alerted(db_url: str, since: datetime) -> tuple[set[str], set[str]]:

@@ -1,0 +1,83 @@
+"""Periods' versions and scoring's instant, kept in memory from scoring's notifications: all a
+conditional read needs before its 304, with no query.
+
+Versions only grow, each partition's on its own row, so what is heard and what is read are merged
+by taking the larger: a message that crosses a reload loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from shared.scores.board import KnownVersions
+from shared.scores.repository import NO_STATE, PeriodState
+from shared.versions import VERSIONS_CHANNEL, MovedVersion, parse_versions
+
+_VERSIONS = "SELECT period_key, partition, version, restated_at FROM period_versions"
+_AS_OF = "SELECT max(as_of) FROM scoring_position"
+
+
+class LiveVersions(KnownVersions):
+    channel = VERSIONS_CHANNEL
+
+    def __init__(self) -> None:
+        # period key (or "catalogue") -> partition -> version
+        self._versions: defaultdict[str, dict[int, int]] = defaultdict(dict)
+        self._restated: dict[str, datetime] = {}
+        self._as_of: datetime | None = None
+        self._fresh = False
+
+    # -- what requests read ----------------------------------------------------------------------
+
+    @property
+    def fresh(self) -> bool:
+        return self._fresh
+
+    def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
+        return {key: self._state(key) for key in keys}
+
+    def as_of(self) -> datetime | None:
+        return self._as_of
+
+    def _state(self, key: str) -> PeriodState:
+        partitions = self._versions.get(key)
+        if not partitions:
+            return NO_STATE
+        return PeriodState(sum(partitions.values()), self._restated.get(key))
+
+    # -- what the listener feeds -----------------------------------------------------------------
+
+    async def reload(self, connection: asyncpg.Connection) -> None:
+        for key, partition, version, restated_at in await connection.fetch(_VERSIONS):
+            self._merge(partition, MovedVersion(key, version, restated_at))
+        self._merge_as_of(await connection.fetchval(_AS_OF))
+        self._fresh = True
+
+    def heard(self, payload: str) -> bool:
+        moved = parse_versions(payload)
+        if moved.versions is None:
+            return False
+        for version in moved.versions:
+            self._merge(moved.partition, version)
+        self._merge_as_of(moved.as_of)
+        return True
+
+    def lost(self) -> None:
+        self._fresh = False
+
+    def _merge(self, partition: int, moved: MovedVersion) -> None:
+        held = self._versions[moved.key]
+        held[partition] = max(held.get(partition, 0), moved.version)
+        if moved.restated_at is not None:
+            before = self._restated.get(moved.key)
+            self._restated[moved.key] = (
+                max(before, moved.restated_at) if before else moved.restated_at
+            )
+
+    def _merge_as_of(self, as_of: datetime | None) -> None:
+        if as_of is not None and (self._as_of is None or as_of > self._as_of):
+            self._as_of = as_of
