@@ -22,7 +22,13 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from services.devstack.stack import embedded_postgres, tansu_broker, wait_for_port
+from services.devstack.stack import (
+    LOCAL_REDIS,
+    embedded_postgres,
+    redis_answers,
+    tansu_broker,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # (name, module) of each service process; the stack waits for the api's port.
@@ -125,6 +131,11 @@ def main(argv: list[str] | None = None) -> None:
             "DATABASE_URL": database_url,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "API_PORT": str(args.api_port),
+            # Two workers, counting one rate-limit window in the machine's Redis if it has one.
+            "API_WORKERS": os.environ.get("API_WORKERS", "2"),
+            "API_RATE_LIMIT_STORAGE": os.environ.get(
+                "API_RATE_LIMIT_STORAGE", LOCAL_REDIS if redis_answers(LOCAL_REDIS) else "memory://"
+            ),
             "LOG_JSON": os.environ.get("LOG_JSON", "false"),
         }
         try:

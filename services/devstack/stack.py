@@ -11,8 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import redis
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def redis_answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -14,12 +15,31 @@ from services.ingest.service import IngestService
 from services.ingest.settings import IngestSettings
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker
+from shared.errors import is_retryable
 from shared.events import TopicKind
 from shared.kafka import ensure_topics
 from shared.operations import Health, serving_ops
 from shared.signals import stop_on_signals
 
 log = structlog.get_logger()
+# The wait between two tries to reach the broker at start.
+START_RETRY_PAUSE = timedelta(seconds=1)
+
+
+async def _topics_ready(settings: IngestSettings, topics: list[str], stop: asyncio.Event) -> bool:
+    """Wait for the broker to answer and make the topics; False if stopped first. A broker away
+    at start is an outage like any other: wait it out rather than exit."""
+    while not stop.is_set():
+        try:
+            await ensure_topics(settings.kafka_bootstrap_servers, topics)
+            return True
+        except Exception as error:
+            if not is_retryable(error):
+                raise
+            log.warning("ingest.broker_unavailable", error=str(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=START_RETRY_PAUSE.total_seconds())
+    return False
 
 
 async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
@@ -30,7 +50,8 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
         settings.topic_feedback_events: "feedback",
     }
     topics = list(contracts)
-    await ensure_topics(settings.kafka_bootstrap_servers, [*topics, settings.topic_dead_letter])
+    if not await _topics_ready(settings, [*topics, settings.topic_dead_letter], stop):
+        return
     service = IngestService(clock or SystemClock(), settings.ingest_consumer_group, contracts)
     metrics = IngestMetrics(Health(settings.ops_stall_seconds))
     async with contextlib.AsyncExitStack() as resources:

@@ -16,12 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import redis
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from services.devstack.stack import LOCAL_POSTGRES, embedded_postgres, free_port, reachable
+from services.devstack.stack import (
+    LOCAL_POSTGRES,
+    LOCAL_REDIS,
+    embedded_postgres,
+    free_port,
+    reachable,
+    redis_answers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,15 +46,12 @@ def postgres_server() -> Iterator[str]:
         yield embedded_url
 
 
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-
-
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     """`TEST_REDIS_URL`, else the local Redis on 127.0.0.1:6379, else a `redis-server` of our
     own on a free port, keeping nothing on disk."""
     url = os.environ.get("TEST_REDIS_URL") or LOCAL_REDIS
-    if _redis_answers(url):
+    if redis_answers(url):
         yield url
         return
     port = free_port()
@@ -69,7 +72,7 @@ def redis_server() -> Iterator[str]:
     try:
         url = f"redis://127.0.0.1:{port}/0"
         deadline = time.monotonic() + 10
-        while not _redis_answers(url):
+        while not redis_answers(url):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("redis-server did not start (apt-get install redis-server)")
             time.sleep(0.05)
@@ -77,16 +80,6 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
-
-
-def _redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-    finally:
-        client.close()
 
 
 def database_url(admin_url: str, name: str) -> str:
