@@ -18,7 +18,7 @@ from typing import Annotated, Literal, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.auth import Scope, authorize
 from services.api.key_cache import KeyCache, KnownKey
@@ -42,6 +42,16 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 
 # `scope="function"`: the commit happens before the response leaves, never after.
 SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+async def _reads(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
+# For reads that memory may answer: `async with reads() as session`, which connects only if a
+# query runs (the request's transaction above costs a fifth of a 304 in FastAPI's machinery).
+ReadsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_reads)]
 
 
 async def _settings(request: Request) -> ApiSettings:
@@ -141,11 +151,12 @@ PeriodIfGivenDep = Annotated[Period | None, Depends(_period_if_given)]
 
 async def _unit(
     request: Request,
-    session: SessionDep,
+    reads: ReadsDep,
     code: Annotated[str, Path(description="A unit's code")],
 ) -> UnitRecord:
     catalogue: CatalogueCache = request.app.state.catalogue
-    unit = await catalogue.unit(session, request.app.state.live, code)
+    async with reads() as session:
+        unit = await catalogue.unit(session, request.app.state.live, code)
     if unit is None:
         raise NotFound(f"unknown unit {code!r}")
     return unit

@@ -185,7 +185,12 @@ def app_from_environment() -> FastAPI:
 
 def run() -> None:
     settings = ApiSettings.starting("api")
-    if settings.api_workers > 1 and settings.api_rate_limit_storage.endswith("memory://"):
+    limited = settings.api_rate_limit or settings.api_rate_limit_keyed
+    if (
+        limited
+        and settings.api_workers > 1
+        and settings.api_rate_limit_storage.endswith("memory://")
+    ):
         log.warning(
             "api.rate_limit_per_worker",
             detail="each worker counts its own windows: set API_RATE_LIMIT_STORAGE=redis://...",

@@ -13,6 +13,7 @@ from services.api.deps import (
     ClockDep,
     MethodologyParam,
     PeriodDep,
+    ReadsDep,
     SessionDep,
     SettingsDep,
     UnitDep,
@@ -43,41 +44,43 @@ async def methodology(request: Request, version: MethodologyParam = None) -> Met
 @router.get("/rankings", response_model=schemas.Rankings, responses=CONDITIONAL)
 async def rankings(
     request: Request,
-    session: SessionDep,
+    reads: ReadsDep,
     board: BoardDep,
     clock: ClockDep,
     period: PeriodDep,
     level: Annotated[Literal["department", "commune"], Query()] = "department",
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
-    versions = await board.versions(session, period, clock.now())
-    tag = scores.etag(board, versions, period.key, level)
-    if holds(request, tag):
-        return not_modified(tag)
-    rendered = await _rendered(request).get_or_render(
-        tag,
-        lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
-    )
+    async with reads() as session:
+        versions = await board.versions(session, period, clock.now())
+        tag = scores.etag(board, versions, period.key, level)
+        if holds(request, tag):
+            return not_modified(tag)
+        rendered = await _rendered(request).get_or_render(
+            tag,
+            lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
+        )
     return respond(request, rendered, tag)
 
 
 @router.get("/units/{code}", response_model=schemas.UnitDetail, responses=CONDITIONAL)
 async def unit_detail(
     request: Request,
-    session: SessionDep,
+    reads: ReadsDep,
     board: BoardDep,
     clock: ClockDep,
     unit: UnitDep,
     period: PeriodDep,
 ) -> schemas.UnitDetail | Response:
     """A unit's (or the province's) total, groups and every indicator with its counts."""
-    versions = await board.versions(session, period, clock.now())
-    tag = scores.etag(board, versions, period.key, unit.code)
-    if holds(request, tag):
-        return not_modified(tag)
-    rendered = await _rendered(request).get_or_render(
-        tag, lambda: scores.unit_detail(session, board, unit, period, versions)
-    )
+    async with reads() as session:
+        versions = await board.versions(session, period, clock.now())
+        tag = scores.etag(board, versions, period.key, unit.code)
+        if holds(request, tag):
+            return not_modified(tag)
+        rendered = await _rendered(request).get_or_render(
+            tag, lambda: scores.unit_detail(session, board, unit, period, versions)
+        )
     return respond(request, rendered, tag)
 
 
