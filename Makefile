@@ -40,10 +40,12 @@ lint: install ## ruff (lint and format) and mypy --strict
 
 check: lint test ## Everything CI should agree with
 
-bench: install ## Replay throughput, freshness and alert latency (needs PostgreSQL on 127.0.0.1:5432)
-	$(PY) -m bench.bench_scoring --weeks 3 --batch-size 50000
-	$(PY) -m bench.bench_freshness --samples 30
-	$(PY) -m bench.bench_alerts --samples 20
+bench: install bench-setup ## Every figure as a share of an anchor measured beside it (PostgreSQL on 127.0.0.1:5432; ARGS="--help")
+	$(PY) -m bench $(ARGS)
+
+.PHONY: bench-setup
+bench-setup: ## What the bench needs beyond .venv: the load generator wrk (Debian package, as root)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 
 verify: install ## Recompute every count from the event store and print the differences (DATABASE_URL)
 	$(PY) -m services.scoring.verify

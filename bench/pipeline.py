@@ -1,0 +1,148 @@
+"""End to end: the simulated province produced to Kafka, then ingest and scoring as processes.
+
+The records are all in the broker before the services start; the figure is timed from their
+start until ingest has offered every record (`ingest_counts.offered`) and scoring has applied
+every stored event. The same stack then stays up for the read figures, with the simulator
+streaming live into it (`LiveStream`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+
+from bench import progress
+from bench.processes import Services
+from bench.report import say
+from services.simulator.lifecycle import LOCAL, Emission
+from services.simulator.main import Simulator, send
+from shared.kafka import ensure_topics
+
+TOPICS = {"dossier": "dossier.events", "catalog": "catalog.events", "feedback": "feedback.events"}
+DEAD_LETTER = "dossier.events.dlq"
+SERVICE_ENV = {"OPS_PORT": "0", "LOG_LEVEL": "WARNING", "LOG_JSON": "true"}
+
+
+@dataclass
+class Province:
+    """The simulator, once its backfill is in the broker; it goes on streaming from there."""
+
+    simulator: Simulator
+    records: int
+    produced_in: float
+    until: datetime
+
+
+def producer(broker: str) -> AIOKafkaProducer:
+    # As the simulator sends: batched, so the backfill is in the broker in seconds.
+    return AIOKafkaProducer(bootstrap_servers=broker, linger_ms=20, max_batch_size=256 * 1024)
+
+
+async def produce_province(
+    kafka: AIOKafkaProducer, broker: str, weeks: float, scale: float, seed: int = 766
+) -> Province:
+    """The catalogue, the publishing decisions and `weeks` of dossiers and feedback, sent."""
+    await ensure_topics(broker, [*TOPICS.values(), DEAD_LETTER])
+    simulator = Simulator(seed, scale, malformed_rate=0)
+    now = datetime.now(UTC)
+    start = now - timedelta(weeks=weeks)
+    started = time.perf_counter()
+    records = 0
+
+    async def sent(batch: list[Emission]) -> None:
+        nonlocal records
+        await send(kafka, TOPICS, simulator, batch)
+        records += len(batch)
+
+    await sent(simulator.catalog(start - timedelta(days=1)))
+    local_start = start.astimezone(LOCAL).date()
+    simulator.publications(local_start - timedelta(weeks=2), local_start + timedelta(weeks=12))
+    simulator.receive(start, now)
+    backfill = simulator.due(now)
+    for index in range(0, len(backfill), 5000):
+        await sent(backfill[index : index + 5000])
+    seconds = time.perf_counter() - started
+    say(f"{records} records of {weeks:g} weeks produced to Kafka in {seconds:.1f} s")
+    return Province(simulator, records, seconds, now)
+
+
+@dataclass(frozen=True, slots=True)
+class EndToEnd:
+    records: int
+    stored: int
+    seconds: float
+    # When ingest had offered every record: the rest is scoring catching up.
+    ingested_after: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.stored / self.seconds
+
+
+async def end_to_end(url: str, broker: str, group: Services, province: Province) -> EndToEnd:
+    """Start ingest and scoring; time them until every record is offered and every event scored."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": broker}
+    started = time.perf_counter()
+    group.start("ingest", **env)
+    group.start("scoring", **env, SCORING_BATCH_SIZE="50000")
+    _, ingested = await progress.wait_until(
+        url, lambda p: p.offered >= province.records, within=900, check=group.check
+    )
+    done, seen = await progress.wait_until(
+        url, lambda p: p.stored > 0 and p.applied >= p.stored, within=900, check=group.check
+    )
+    seconds = seen - started
+    say(
+        f"end to end: {done.offered} offered, {done.stored} stored and scored in {seconds:.1f} s"
+        f" (ingest had offered every record at {ingested - started:.1f} s)"
+    )
+    return EndToEnd(province.records, done.stored, seconds, ingested - started)
+
+
+class LiveStream:
+    """The simulator going on live, as `make run`'s does: each second, `speed` seconds of the
+    province's arrivals, and whatever of its dossiers' events has come due. Pausable."""
+
+    def __init__(self, kafka: AIOKafkaProducer, province: Province, speed: float) -> None:
+        self.kafka = kafka
+        self.province = province
+        self.speed = speed
+        self.sent = 0
+        self.running = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        simulator = self.province.simulator
+        last = self.province.until
+        while True:
+            await asyncio.sleep(1)
+            now = datetime.now(UTC)
+            if not self.running.is_set():
+                last = now  # no arrivals while paused: none to catch up on when resumed
+                continue
+            simulator.receive(last, last + (now - last) * self.speed)
+            ready = simulator.due(now)
+            await send(self.kafka, TOPICS, simulator, ready)
+            self.sent += len(ready)
+            last = now
+
+    def start(self) -> None:
+        self.running.set()
+        self._task = asyncio.create_task(self._run())
+
+    def pause(self) -> None:
+        self.running.clear()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
