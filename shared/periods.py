@@ -9,8 +9,9 @@ A period is half-open, `[start, end)`. Keys read like the province's reports: `2
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -59,6 +60,22 @@ class Period:
         return self.start <= instant < self.end
 
 
+@dataclass(slots=True, eq=False)
+class Bounds:
+    """A period as the scoring hot path compares it: its key and its bounds in UTC.
+
+    The events' instants are UTC. Comparing two UTC instants is cheap; comparing a UTC instant
+    with one in a `ZoneInfo` zone (`Period.start`, `Period.end`) asks the zone for its offset
+    each time, some twenty times slower. Same instants, so the same answers."""
+
+    period: Period
+    key: str
+    start: datetime
+    end: datetime
+    # The period of the same kind just after, once asked for: spans walk this chain.
+    following: Bounds | None = None
+
+
 def _first_day(kind: PeriodKind, day: date) -> date:
     if kind is PeriodKind.WEEK:
         return day - timedelta(days=day.weekday())
@@ -71,10 +88,13 @@ def _first_day(kind: PeriodKind, day: date) -> date:
     return date(day.year, 1, 1)
 
 
+_MONTHS = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.HALF: 6}
+
+
 def _next_first_day(kind: PeriodKind, first: date) -> date:
     if kind is PeriodKind.WEEK:
         return first + timedelta(days=7)
-    months = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.HALF: 6}.get(kind, 12)
+    months = _MONTHS.get(kind, 12)
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
@@ -100,6 +120,10 @@ class Calendar:
         self._period = lru_cache(maxsize=4096)(self._period_uncached)
         # Scoring asks again and again about the same instants (receipts, "now").
         self.period_of = lru_cache(maxsize=1 << 16)(self._period_of)  # type: ignore[method-assign]
+        self.bounds = lru_cache(maxsize=4096)(self._bounds)  # type: ignore[method-assign]
+        self._bounds_on = lru_cache(maxsize=4096)(self._bounds_on_uncached)
+        # Asked of every dossier in progress, at the step's instant.
+        self.soonest_end = lru_cache(maxsize=256)(self._soonest_end)  # type: ignore[method-assign]
 
     def _period_uncached(self, kind: PeriodKind, first: date) -> Period:
         start = datetime.combine(first, datetime.min.time(), self.tz)
@@ -137,12 +161,59 @@ class Calendar:
 
     def span(self, kind: PeriodKind, first: datetime, last: datetime) -> list[Period]:
         """Every period of `kind` from the one holding `first` to the one holding `last`."""
-        period = self.period_of(kind, first)
-        periods = [period]
-        while period.end <= last:
-            period = self.following(period)
-            periods.append(period)
-        return periods
+        return [bounds.period for bounds in self.span_bounds(kind, first, last)]
+
+    def bounds(self, period: Period) -> Bounds:
+        """`period` as `Bounds`."""
+        return self._bounds(period)
+
+    def _bounds(self, period: Period) -> Bounds:
+        return Bounds(period, period.key, period.start.astimezone(UTC), period.end.astimezone(UTC))
+
+    def bounds_at(self, instant: datetime) -> Mapping[PeriodKind, Bounds]:
+        """The period of every kind holding `instant`, as `Bounds`: `period_of` for all kinds at
+        once, since finding the local day is most of the work. Shared: never to be changed."""
+        return self._bounds_on(instant.astimezone(self.tz).date())
+
+    def _bounds_on_uncached(self, day: date) -> Mapping[PeriodKind, Bounds]:
+        return {kind: self.bounds(self._period(kind, _first_day(kind, day))) for kind in PeriodKind}
+
+    def bounds_of(self, kind: PeriodKind, instant: datetime) -> Bounds:
+        """`period_of`, as `Bounds`."""
+        return self.bounds_at(instant)[kind]
+
+    def following_bounds(self, bounds: Bounds) -> Bounds:
+        """`following`, as `Bounds`."""
+        following = bounds.following
+        if following is None:
+            following = bounds.following = self.bounds(self.following(bounds.period))
+        return following
+
+    def soonest_end(self, kinds: tuple[PeriodKind, ...], instant: datetime) -> Bounds | None:
+        """Of the periods of `kinds` holding `instant`, the one that ends first (on a tie, the
+        first in `kinds`); None for no kinds."""
+        return self._soonest_end(kinds, instant)
+
+    def _soonest_end(self, kinds: tuple[PeriodKind, ...], instant: datetime) -> Bounds | None:
+        soonest: Bounds | None = None
+        at = self.bounds_at(instant)
+        for kind in kinds:
+            bounds = at[kind]
+            if soonest is None or bounds.end < soonest.end:
+                soonest = bounds
+        return soonest
+
+    def span_bounds(self, kind: PeriodKind, first: datetime, last: datetime) -> list[Bounds]:
+        """`span`, as `Bounds`."""
+        return self.span_from(self.bounds_of(kind, first), last)
+
+    def span_from(self, bounds: Bounds, last: datetime) -> list[Bounds]:
+        """Every period from `bounds` to the one of the same kind holding `last`."""
+        spanned = [bounds]
+        while bounds.end <= last:
+            bounds = self.following_bounds(bounds)
+            spanned.append(bounds)
+        return spanned
 
     def parse(self, key: str) -> Period:
         if match := _RANGE.match(key):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from shared.events import Channel, Rating
 from shared.periods import Calendar, Period, PeriodKind
@@ -37,29 +38,63 @@ DOSSIER_INDICATORS = (*RECEIPT_INDICATORS, ON_TIME, PROCESSING_TIME, SATISFACTIO
 
 def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
     """(indicator, numerator, denominator) for the period the dossier was received in."""
-    result_ok = not facts.paper_result_required or facts.e_result_issued
+    return list(_receipt(facts))
+
+
+def _receipt(facts: Facts) -> tuple[tuple[str, int, int], ...]:
+    return _receipt_of(
+        facts.procedure_code,
+        facts.channel == Channel.ONLINE,
+        facts.synced_to_national_portal,
+        facts.paper_result_required,
+        facts.e_result_issued,
+        facts.digitized,
+        facts.reused_data,
+        facts.personal_store_linked,
+        facts.population_data_used,
+        facts.fee_required,
+        facts.paid_online,
+    )
+
+
+# Dossiers of a procedure mostly say the same things: a few thousand distinct answers at most.
+@lru_cache(maxsize=1 << 14)
+def _receipt_of(
+    procedure_code: str | None,
+    online: bool,
+    synced_to_national_portal: bool,
+    paper_result_required: bool,
+    e_result_issued: bool,
+    digitized: bool,
+    reused_data: bool,
+    personal_store_linked: bool,
+    population_data_used: bool,
+    fee_required: bool,
+    paid_online: bool,
+) -> tuple[tuple[str, int, int], ...]:
+    result_ok = not paper_result_required or e_result_issued
     counts = [
-        ("1.4", int(facts.synced_to_national_portal), 1),
-        ("3.3", int(facts.channel == Channel.ONLINE and result_ok), 1),
-        ("4.2", int(facts.digitized and result_ok), 1),
-        ("4.3", int(facts.reused_data), 1),
-        ("4.4", int(facts.personal_store_linked), 1),
-        ("4.5b", int(facts.population_data_used), 1),
+        ("1.4", int(synced_to_national_portal), 1),
+        ("3.3", int(online and result_ok), 1),
+        ("4.2", int(digitized and result_ok), 1),
+        ("4.3", int(reused_data), 1),
+        ("4.4", int(personal_store_linked), 1),
+        ("4.5b", int(population_data_used), 1),
     ]
-    if facts.paper_result_required:
-        counts.append(("4.1", int(facts.e_result_issued), 1))
-    if facts.fee_required:
-        counts.append(("3.6", int(facts.paid_online), 1))
-    if facts.procedure_code:
+    if paper_result_required:
+        counts.append(("4.1", int(e_result_issued), 1))
+    if fee_required:
+        counts.append(("3.6", int(paid_online), 1))
+    if procedure_code:
         # Activity of the procedure (see shared.rules.catalogue): only the acts that happened.
         acts = (
-            ("3.2", facts.channel == Channel.ONLINE),
-            ("3.5", facts.fee_required),
-            ("3.5b", facts.fee_required and facts.paid_online),
-            ("4.5a", facts.population_data_used),
+            ("3.2", online),
+            ("3.5", fee_required),
+            ("3.5b", fee_required and paid_online),
+            ("4.5a", population_data_used),
         )
-        counts.extend((activity_id(i, facts.procedure_code), 1, 1) for i, done in acts if done)
-    return counts
+        counts.extend((activity_id(i, procedure_code), 1, 1) for i, done in acts if done)
+    return tuple(counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,36 +139,62 @@ def contributions(
     received = facts.received_at
     if received is None or received > now or not facts.accepted:
         return NOTHING
-    kinds = tuple(kinds)
-    last_end = end_of_processing(facts, now) or now
-    outcomes: dict[datetime, Outcome] = {now: at_now} if at_now is not None else {}
+    if at_now is None:
+        at_now = evaluate(facts, now)
+    # The end of processing by `now`, else `now`: the last period counting the dossier holds it.
+    # The outcome as of any instant from then to `now` is `at_now` (the end, and the steps up to
+    # it, are all that `evaluate` looks at), so only periods ending before it need their own.
+    last_end = at_now.end
+    shares = {last_end: _shares(facts, at_now)}
+    receipt_keys: list[str] = []
     processing: dict[str, Processing] = {}
+    at_receipt = calendar.bounds_at(received)
     for kind in kinds:
-        for period in calendar.span(kind, received, last_end):
-            as_of = min(period.end, now)
-            outcome = outcomes.get(as_of)
-            if outcome is None:
-                outcome = outcomes[as_of] = evaluate(facts, as_of)
-            counted = _processing_in(facts, period, outcome)
+        first = at_receipt[kind]
+        receipt_keys.append(first.key)
+        for bounds in calendar.span_from(first, last_end):
+            as_of = min(bounds.end, last_end)
+            share = shares.get(as_of)
+            if share is None:
+                share = shares[as_of] = _shares(facts, evaluate(facts, as_of))
+            counted = _share_in(share, bounds.start, bounds.end)
             if counted is not None:
-                processing[period.key] = counted
+                processing[bounds.key] = counted
     return Contribution(
-        receipt_keys=tuple(calendar.period_of(kind, received).key for kind in kinds),
-        receipt=tuple(receipt_counts(facts)),
-        processing=processing,
+        receipt_keys=tuple(receipt_keys), receipt=_receipt(facts), processing=processing
     )
 
 
-def _processing_in(facts: Facts, period: Period, outcome: Outcome) -> Processing | None:
-    """What a dossier processed during `period` adds there, given its outcome at the end."""
+# What a dossier adds to a period it was processed in, given its outcome at the period's end:
+# (its end, if finished; its counts in any such period; its counts in the period it ended in).
+Share = tuple[datetime | None, Processing, Processing]
+
+
+def _shares(facts: Facts, outcome: Outcome) -> Share:
     assert facts.received_at is not None
-    if outcome.finished and outcome.end < period.start:
+    on_time, satisfied = int(outcome.on_time), int(_satisfied(facts, outcome))
+    if not outcome.finished:
+        return None, (on_time, satisfied, 0, 0), (on_time, satisfied, 0, 0)
+    seconds = max(int((outcome.adjusted_end - facts.received_at).total_seconds()), 0)
+    return outcome.end, (on_time, satisfied, 0, 0), (on_time, satisfied, seconds, 1)
+
+
+def _share_in(share: Share, start: datetime, end: datetime) -> Processing | None:
+    """What the dossier adds to the period `[start, end)`."""
+    finished_at, counts, counts_ending = share
+    if finished_at is None:
+        return counts
+    if finished_at < start:
         return None  # finished before this period (a lower-priority end step)
-    seconds = finished = 0
-    if outcome.finished and period.contains(outcome.end):
-        seconds = max(int((outcome.adjusted_end - facts.received_at).total_seconds()), 0)
-        finished = 1
-    return (int(outcome.on_time), int(_satisfied(facts, outcome)), seconds, finished)
+    return counts_ending if finished_at < end else counts
+
+
+def _processing_in(
+    facts: Facts, start: datetime, end: datetime, outcome: Outcome
+) -> Processing | None:
+    """What a dossier processed during the period `[start, end)` adds there, given its outcome
+    at the end."""
+    return _share_in(_shares(facts, outcome), start, end)
 
 
 def contribution_in(facts: Facts, period: Period, now: datetime) -> Contribution:
@@ -145,13 +206,14 @@ def contribution_in(facts: Facts, period: Period, now: datetime) -> Contribution
     last_end = end_of_processing(facts, now) or now
     processing: dict[str, Processing] = {}
     if period.start <= last_end:
-        counted = _processing_in(facts, period, evaluate(facts, min(period.end, now)))
+        outcome = evaluate(facts, min(period.end, now))
+        counted = _processing_in(facts, period.start, period.end, outcome)
         if counted is not None:
             processing[period.key] = counted
     in_period = period.contains(received)
     return Contribution(
         receipt_keys=(period.key,) if in_period else (),
-        receipt=tuple(receipt_counts(facts)) if in_period else (),
+        receipt=_receipt(facts) if in_period else (),
         processing=processing,
     )
 
@@ -168,12 +230,18 @@ def next_transition(
     if received is not None and received > now:
         candidates.append(received)
     outcome = at_now or outcome_now(facts, now)
-    if outcome is not None and not outcome.finished:
-        crossing = overdue_crossing(facts, outcome)
-        if crossing is not None:
-            candidates.append(crossing)
-        candidates.extend(calendar.period_of(kind, now).end for kind in kinds)
-    return min(candidates, default=None)
+    if outcome is None or outcome.finished:
+        return min(candidates, default=None)
+    crossing = overdue_crossing(facts, outcome)
+    if crossing is not None:
+        candidates.append(crossing)
+    soonest = min(candidates, default=None)
+    # In progress, it counts in the next period of every kind: the first of them to start. The
+    # same instant `min` over all the candidates would give, a period's end only if sooner.
+    ending = calendar.soonest_end(tuple(kinds), now)
+    if ending is not None and (soonest is None or ending.end < soonest):
+        return ending.period.end
+    return soonest
 
 
 def subtract(new: Contribution, old: Contribution) -> Cells:
@@ -184,55 +252,170 @@ def subtract(new: Contribution, old: Contribution) -> Cells:
 
 
 def add_difference(deltas: CountDeltas, unit: str, new: Contribution, old: Contribution) -> None:
-    """Add `new - old` to `deltas` under `unit`; on the hot path, so it writes straight in."""
+    """Add `new - old` to `deltas` under `unit`."""
+    for keys, counts, times in _receipt_changes(new, old):
+        for period in keys:
+            for indicator, numerator, denominator in counts:
+                _add(deltas, (unit, period, indicator), times * numerator, times * denominator)
+    for period, (on_time, satisfied, counted, seconds, finished) in _processing_changes(new, old):
+        _add(deltas, (unit, period, ON_TIME), on_time, counted)
+        _add(deltas, (unit, period, SATISFACTION), satisfied, counted)
+        _add(deltas, (unit, period, PROCESSING_TIME), seconds, finished)
+    _add_cells_difference(deltas, unit, new, old)
 
-    def add(period: str, indicator: str, numerator: int, denominator: int) -> None:
-        if numerator or denominator:
-            key = (unit, period, indicator)
-            cell = deltas.get(key)
-            if cell is None:
-                deltas[key] = [numerator, denominator]
-            else:
-                cell[0] += numerator
-                cell[1] += denominator
 
+class DeltaSum:
+    """`new - old` of many subjects, summed: what a step adds to the counts.
+
+    `add_difference` for each subject would write some seventy cells per dossier (the receipt
+    counts in each of its five receipt periods, three cells per period it was processed in).
+    This sums the receipt counts once per unit and set of receipt periods, and the processing
+    counts once per unit and period, and spells them out into cells at the end, in `deltas()`.
+    Cells that cancel out may be missing rather than zero: `with_province` drops those anyway."""
+
+    def __init__(self) -> None:
+        self._cells: CountDeltas = {}
+        # (unit, receipt periods) -> {indicator: [numerator, denominator]}
+        self._receipts: dict[tuple[str, tuple[str, ...]], dict[str, list[int]]] = {}
+        # (unit, period) -> [on time, satisfied, counted, seconds, finished]
+        self._processing: dict[tuple[str, str], list[int]] = {}
+
+    def add_difference(self, unit: str, new: Contribution, old: Contribution) -> None:
+        for keys, counts, times in _receipt_changes(new, old):
+            sums = self._receipts.setdefault((unit, keys), {})
+            for indicator, numerator, denominator in counts:
+                cell = sums.get(indicator)
+                if cell is None:
+                    sums[indicator] = [times * numerator, times * denominator]
+                else:
+                    cell[0] += times * numerator
+                    cell[1] += times * denominator
+        if new.processing != old.processing:
+            # As `new` in, `old` out, in every period where they differ.
+            for period, now_in in new.processing.items():
+                was_in = old.processing.get(period)
+                if now_in != was_in:
+                    self._add_processing(unit, period, now_in, 1)
+                    if was_in is not None:
+                        self._add_processing(unit, period, was_in, -1)
+            for period, was_in in old.processing.items():
+                if period not in new.processing:
+                    self._add_processing(unit, period, was_in, -1)
+        _add_cells_difference(self._cells, unit, new, old)
+
+    def _add_processing(self, unit: str, period: str, counted: Processing, sign: int) -> None:
+        on_time, satisfied, seconds, finished = counted
+        total = self._processing.get((unit, period))
+        if total is None:
+            self._processing[(unit, period)] = [
+                sign * on_time,
+                sign * satisfied,
+                sign,
+                sign * seconds,
+                sign * finished,
+            ]
+        else:
+            total[0] += sign * on_time
+            total[1] += sign * satisfied
+            total[2] += sign
+            total[3] += sign * seconds
+            total[4] += sign * finished
+
+    def deltas(self) -> CountDeltas:
+        """The sum, cell by cell (then empty again, for another step)."""
+        cells, self._cells = self._cells, {}
+        for (unit, keys), sums in self._receipts.items():
+            for period in keys:
+                for indicator, (numerator, denominator) in sums.items():
+                    _add(cells, (unit, period, indicator), numerator, denominator)
+        for (unit, period), (on_time, satisfied, counted, seconds, finished) in (
+            self._processing.items()
+        ):
+            _add(cells, (unit, period, ON_TIME), on_time, counted)
+            _add(cells, (unit, period, SATISFACTION), satisfied, counted)
+            _add(cells, (unit, period, PROCESSING_TIME), seconds, finished)
+        self._receipts.clear()
+        self._processing.clear()
+        return cells
+
+
+def _receipt_changes(
+    new: Contribution, old: Contribution
+) -> list[tuple[tuple[str, ...], tuple[tuple[str, int, int], ...], int]]:
+    """`new - old` of the receipt counts, as (periods, counts, times) to add. Most events change
+    neither the periods nor the counts: then nothing, after one comparison of each."""
     if new.receipt_keys != old.receipt_keys:
-        for key in old.receipt_keys:
-            for indicator, numerator, denominator in old.receipt:
-                add(key, indicator, -numerator, -denominator)
-        for key in new.receipt_keys:
-            for indicator, numerator, denominator in new.receipt:
-                add(key, indicator, numerator, denominator)
-    elif new.receipt != old.receipt:
-        # Same periods, some flags changed (an e-result issued, a fee paid): only those cells.
-        previous = {indicator: (n, d) for indicator, n, d in old.receipt}
-        changed = []
-        for indicator, numerator, denominator in new.receipt:
-            was = previous.pop(indicator, (0, 0))
-            if was != (numerator, denominator):
-                changed.append((indicator, numerator - was[0], denominator - was[1]))
-        changed.extend((indicator, -n, -d) for indicator, (n, d) in previous.items())
-        for key in new.receipt_keys:
-            for indicator, numerator, denominator in changed:
-                add(key, indicator, numerator, denominator)
-    if new.processing != old.processing:
-        for key in new.processing.keys() | old.processing.keys():
-            now_in, was_in = new.processing.get(key), old.processing.get(key)
-            if now_in == was_in:
-                continue
-            counted = (now_in is not None) - (was_in is not None)
-            after, before = now_in or _NOT_COUNTED, was_in or _NOT_COUNTED
-            add(key, ON_TIME, after[0] - before[0], counted)
-            add(key, SATISFACTION, after[1] - before[1], counted)
-            add(key, PROCESSING_TIME, after[2] - before[2], after[3] - before[3])
-    if new.cells != old.cells:
-        for cell in new.cells.keys() | old.cells.keys():
-            after_cell = new.cells.get(cell, (0, 0))
-            before_cell = old.cells.get(cell, (0, 0))
-            add(cell[0], cell[1], after_cell[0] - before_cell[0], after_cell[1] - before_cell[1])
+        return [(old.receipt_keys, old.receipt, -1), (new.receipt_keys, new.receipt, 1)]
+    if new.receipt == old.receipt:
+        return []
+    # Same periods, some flags changed (an e-result issued, a fee paid): only those cells.
+    previous = {indicator: (n, d) for indicator, n, d in old.receipt}
+    changed = []
+    for indicator, numerator, denominator in new.receipt:
+        was = previous.pop(indicator, (0, 0))
+        if was != (numerator, denominator):
+            changed.append((indicator, numerator - was[0], denominator - was[1]))
+    changed.extend((indicator, -n, -d) for indicator, (n, d) in previous.items())
+    return [(new.receipt_keys, tuple(changed), 1)]
+
+
+# What changes in a period's on-time cells: (on time, satisfied, counted, seconds, finished).
+ProcessingChange = tuple[int, int, int, int, int]
+
+
+def _processing_changes(
+    new: Contribution, old: Contribution
+) -> list[tuple[str, ProcessingChange]]:
+    """`new - old` of the processing counts, period by period (only those that changed)."""
+    if new.processing == old.processing:
+        return []
+    changes = [
+        (period, _processing_change(now_in, old.processing.get(period)))
+        for period, now_in in new.processing.items()
+        if now_in != old.processing.get(period)
+    ]
+    changes.extend(
+        (period, _processing_change(None, was_in))
+        for period, was_in in old.processing.items()
+        if period not in new.processing
+    )
+    return changes
+
+
+def _processing_change(now_in: Processing | None, was_in: Processing | None) -> ProcessingChange:
+    counted = (now_in is not None) - (was_in is not None)
+    after, before = now_in or _NOT_COUNTED, was_in or _NOT_COUNTED
+    return (
+        after[0] - before[0],
+        after[1] - before[1],
+        counted,
+        after[2] - before[2],
+        after[3] - before[3],
+    )
 
 
 _NOT_COUNTED: Processing = (0, 0, 0, 0)
+
+
+def _add(deltas: CountDeltas, key: CountKey, numerator: int, denominator: int) -> None:
+    if numerator or denominator:
+        cell = deltas.get(key)
+        if cell is None:
+            deltas[key] = [numerator, denominator]
+        else:
+            cell[0] += numerator
+            cell[1] += denominator
+
+
+def _add_cells_difference(
+    deltas: CountDeltas, unit: str, new: Contribution, old: Contribution
+) -> None:
+    if new.cells == old.cells:
+        return
+    for cell in new.cells.keys() | old.cells.keys():
+        after_n, after_d = new.cells.get(cell, (0, 0))
+        before_n, before_d = old.cells.get(cell, (0, 0))
+        _add(deltas, (unit, *cell), after_n - before_n, after_d - before_d)
 
 
 def with_province(deltas: CountDeltas, province_code: str) -> CountDeltas:

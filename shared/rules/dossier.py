@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from shared.events import DossierStatus
@@ -63,9 +64,10 @@ def apply_event(
     step."""
     stamp = f"{payload['occurred_at']}|{payload['event_id']}"
     registers: dict[str, list[Any]] = state["f"]
-    for name in fields:
-        value = payload.get(name)
-        if value is None:
+    # The payload's own names, fewer than the registers: each one looked up once.
+    wanted = _field_set(fields)
+    for name, value in payload.items():
+        if value is None or name not in wanted:
             continue
         current = registers.get(name)
         if current is None or current[1] < stamp:
@@ -74,6 +76,11 @@ def apply_event(
     if status is None or (payload.get("type") == PROGRESS and status in NOT_FROM_PROGRESS):
         return
     state["m"][payload["event_id"]] = [status, payload["occurred_at"]]
+
+
+@lru_cache(maxsize=16)
+def _field_set(fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +124,6 @@ def procedure_of(state: State) -> str | None:
     return None if entry is None else str(entry[0])
 
 
-def _first_known(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
-
-
 def set_catalogue_facts(state: State, facts: dict[str, Any]) -> bool:
     """Record what the catalogue now says of the dossier's procedure; True if that changed."""
     if state.get(CATALOGUE_FACTS, {}) == facts:
@@ -136,20 +139,23 @@ def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def read_marks(state: State) -> tuple[Mark, ...]:
+    """The status steps, sorted by time, then event id, so that the latest is well defined."""
+    # Times are fixed-width UTC ISO strings: sorted as text, they are sorted in time.
+    ordered = sorted((at, event_id, status) for event_id, (status, at) in state["m"].items())
+    return tuple(Mark(status, datetime.fromisoformat(at)) for at, _, status in ordered)
+
+
 def read_facts(state: State) -> Facts:
-    registers: dict[str, list[Any]] = state["f"]
-
-    def value(name: str) -> Any:
-        entry = registers.get(name)
-        return None if entry is None else entry[0]
-
-    # Sorted by time, then event id, so that the latest status is well defined.
-    marks = tuple(
-        Mark(status, datetime.fromisoformat(at))
-        for event_id, (status, at) in sorted(state["m"].items(), key=lambda kv: (kv[1][1], kv[0]))
-    )
+    value = {name: entry[0] for name, entry in state["f"].items()}.get
+    marks = read_marks(state)
     received_at = _time(value("received_at"))
     statuses = {m.status for m in marks}
+    # The dossier's own word, else the catalogue's; unknown to both, assume a paper result is
+    # required, which is the stricter reading for 3.3, 4.1 and 4.2.
+    paper_result_required = value("paper_result_required")
+    if paper_result_required is None:
+        paper_result_required = state.get(CATALOGUE_FACTS, {}).get("paper_result_required")
     return Facts(
         unit_code=value("unit_code"),
         procedure_code=value("procedure_code"),
@@ -165,13 +171,7 @@ def read_facts(state: State) -> Facts:
         personal_store_linked=bool(value("personal_store_linked")),
         population_data_used=bool(value("population_data_used")),
         complaint=bool(value("complaint")),
-        # The dossier's own word, else the catalogue's; unknown to both, assume a paper result
-        # is required, which is the stricter reading for 3.3, 4.1 and 4.2.
-        paper_result_required=_first_known(
-            value("paper_result_required"),
-            state.get(CATALOGUE_FACTS, {}).get("paper_result_required"),
-        )
-        is not False,
+        paper_result_required=paper_result_required is not False,
         rating=value("rating"),
         marks=marks,
         accepted=received_at is not None

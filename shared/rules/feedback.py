@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from shared.events import FeedbackCategory, FeedbackStatus, Rating
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.contributions import NOTHING, Cells, Contribution
-from shared.rules.dossier import Mark, State
+from shared.rules.dossier import Mark, State, read_marks
 from shared.workdays import WorkingCalendar
 
 REGISTER_FIELDS = ("unit_code", "category", "rating", "raised_again")
@@ -52,10 +52,7 @@ def read_feedback(state: State) -> FeedbackFacts:
         entry = registers.get(name)
         return None if entry is None else entry[0]
 
-    marks = tuple(
-        Mark(status, datetime.fromisoformat(at))
-        for _, (status, at) in sorted(state["m"].items(), key=lambda kv: (kv[1][1], kv[0]))
-    )
+    marks = read_marks(state)
     return FeedbackFacts(
         unit_code=value("unit_code"),  # type: ignore[arg-type]
         category=value("category"),  # type: ignore[arg-type]

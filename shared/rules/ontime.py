@@ -78,23 +78,39 @@ class Outcome:
         return self.end if self.finished else None
 
 
+# The rank of each end step in END_PRIORITY: 0 for the highest.
+_END_RANK: dict[str, int] = {status: rank for rank, group in enumerate(END_PRIORITY) for status in group}
+
+
 def end_of_processing(facts: Facts, as_of: datetime) -> datetime | None:
-    for statuses in END_PRIORITY:
-        for mark in facts.marks:  # sorted by time: the first match is the earliest
-            if mark.at > as_of:
+    """The earliest step of the highest-priority kind of end, among the steps up to `as_of`."""
+    best_rank, best_at = len(END_PRIORITY), None
+    for mark in facts.marks:  # sorted by time: the first of each kind is its earliest
+        if mark.at > as_of:
+            break
+        rank = _END_RANK.get(mark.status)
+        if rank is not None and rank < best_rank:
+            best_rank, best_at = rank, mark.at
+            if rank == 0:
                 break
-            if mark.status in statuses:
-                return mark.at
-    return None
+    return best_at
 
 
 def _pauses(facts: Facts, end: datetime) -> tuple[int, timedelta, datetime | None]:
     """(requests, closed pause, pending since) for supplement steps up to `end`."""
     # Two steps at the same instant are one request (a snapshot may repeat the last step).
-    requests = sorted(
-        {m.at for m in facts.marks if m.status == SUPPLEMENT_REQUESTED and m.at <= end}
-    )
-    supplies = sorted({m.at for m in facts.marks if m.status == SUPPLEMENTED and m.at <= end})
+    requested_at: set[datetime] = set()
+    supplied_at: set[datetime] = set()
+    for mark in facts.marks:
+        if mark.at <= end:
+            if mark.status == SUPPLEMENT_REQUESTED:
+                requested_at.add(mark.at)
+            elif mark.status == SUPPLEMENTED:
+                supplied_at.add(mark.at)
+    if not requested_at:
+        return 0, _ZERO, None  # most dossiers: nothing asked of the citizen
+    requests = sorted(requested_at)
+    supplies = sorted(supplied_at)
     closed = _ZERO
     pending_since: datetime | None = None
     covered_until: datetime | None = None
