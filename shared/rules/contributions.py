@@ -328,9 +328,13 @@ class DeltaSum:
             for period in keys:
                 for indicator, (numerator, denominator) in sums.items():
                     _add(cells, (unit, period, indicator), numerator, denominator)
-        for (unit, period), (on_time, satisfied, counted, seconds, finished) in (
-            self._processing.items()
-        ):
+        for (unit, period), (
+            on_time,
+            satisfied,
+            counted,
+            seconds,
+            finished,
+        ) in self._processing.items():
             _add(cells, (unit, period, ON_TIME), on_time, counted)
             _add(cells, (unit, period, SATISFACTION), satisfied, counted)
             _add(cells, (unit, period, PROCESSING_TIME), seconds, finished)
@@ -363,9 +367,7 @@ def _receipt_changes(
 ProcessingChange = tuple[int, int, int, int, int]
 
 
-def _processing_changes(
-    new: Contribution, old: Contribution
-) -> list[tuple[str, ProcessingChange]]:
+def _processing_changes(new: Contribution, old: Contribution) -> list[tuple[str, ProcessingChange]]:
     """`new - old` of the processing counts, period by period (only those that changed)."""
     if new.processing == old.processing:
         return []

@@ -79,7 +79,9 @@ class Outcome:
 
 
 # The rank of each end step in END_PRIORITY: 0 for the highest.
-_END_RANK: dict[str, int] = {status: rank for rank, group in enumerate(END_PRIORITY) for status in group}
+_END_RANK: dict[str, int] = {
+    status: rank for rank, group in enumerate(END_PRIORITY) for status in group
+}
 
 
 def end_of_processing(facts: Facts, as_of: datetime) -> datetime | None:
