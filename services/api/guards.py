@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth import known_key
+from shared.errors import is_retryable
 
 log = structlog.get_logger()
 
@@ -128,7 +129,13 @@ class RateLimit:
         """The limit that applies to the request (None: none), and the window it counts in."""
         presented = Headers(scope=scope).get("x-api-key")
         if presented:
-            key = await known_key(scope["app"].state.keys, presented)
+            try:
+                key = await known_key(scope["app"].state.keys, presented)
+            except Exception as error:
+                if not is_retryable(error):
+                    raise
+                # The database is away: the route will answer 503; count it by its address.
+                key = None
             if key is not None:
                 return self.keyed, f"key:{key.key_id}"
         client = scope.get("client")
