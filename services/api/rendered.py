@@ -68,11 +68,11 @@ def holds(request: Request, tag: str) -> bool:
 
 
 def not_modified(tag: str) -> Response:
-    return Response(status_code=304, headers=_headers(tag))
+    return Response(status_code=304, headers=conditional_headers(tag))
 
 
 def respond(request: Request, rendered: Rendered, tag: str) -> Response:
-    headers = _headers(tag)
+    headers = conditional_headers(tag)
     body = rendered.body
     if rendered.gzipped is not None and _accepts_gzip(request):
         body = rendered.gzipped
@@ -80,7 +80,7 @@ def respond(request: Request, rendered: Rendered, tag: str) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _headers(tag: str) -> dict[str, str]:
+def conditional_headers(tag: str) -> dict[str, str]:
     # no-cache: a cache may keep the body but must ask again (a 304 costs almost nothing).
     return {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
 

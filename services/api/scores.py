@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api import schemas
@@ -42,16 +41,6 @@ def etag(board: ScoreBoard, versions: Versions, *parts: str) -> str:
     """Changes when the period's counts, the previous period's, the catalogue, the day, or the
     methodology do."""
     return f'W/"{".".join([versions.tag(), board.methodology.version, *parts])}"'
-
-
-def not_modified(request: Request, response: Response, tag: str) -> Response | None:
-    """A 304 if the client holds `tag`; else None, with the tag set on the response to come."""
-    response.headers["ETag"] = tag
-    response.headers["Cache-Control"] = "no-cache"
-    held = {candidate.strip() for candidate in request.headers.get("if-none-match", "").split(",")}
-    if tag in held:
-        return Response(status_code=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
-    return None
 
 
 async def standings(

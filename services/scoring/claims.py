@@ -20,15 +20,10 @@ from collections.abc import Iterable
 import asyncpg
 import structlog
 
-from services.scoring.repository import CLAIMS_APPLICATION, Share
+from services.scoring.repository import CLAIMANTS, CLAIMS_APPLICATION, Share
 from shared.partitions import PARTITION_LOCK_BASE
 
 log = structlog.get_logger()
-
-_MEMBERS = """
-SELECT count(*) FROM pg_stat_activity
-WHERE application_name = $1 AND datname = current_database()
-"""
 
 
 def fair_share(partitions: int, members: int) -> int:
@@ -60,7 +55,7 @@ class PartitionClaims:
         then void until a later call succeeds."""
         try:
             connection = await self._connect()
-            members = int(await connection.fetchval(_MEMBERS, CLAIMS_APPLICATION))
+            members = int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
             wanted = fair_share(self.partitions, members)
             if len(self._held) > wanted:
                 extra = len(self._held) - wanted

@@ -108,18 +108,16 @@ async def init_partitions(session: AsyncSession, count: int, now: datetime) -> N
     )
 
 
+# Scoring instances holding partitions: their claims connections to this database.
+CLAIMANTS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE application_name = $1 AND datname = current_database()
+"""
+
+
 async def claimants(session: AsyncSession) -> int:
-    """Scoring instances holding partitions (their claims connections)."""
-    return int(
-        await session.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = :name AND datname = current_database()"
-            ),
-            {"name": CLAIMS_APPLICATION},
-        )
-        or 0
-    )
+    connection = await driver_connection(session)
+    return int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
 
 
 async def lock_positions(session: AsyncSession, share: Share) -> dict[int, ScoringPosition]:

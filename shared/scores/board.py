@@ -36,24 +36,12 @@ class KnownVersions(Protocol):
     def as_of(self) -> datetime | None: ...
 
 
-class NoneKnown:
-    """Every read asks the database."""
-
-    fresh = False
-
-    def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
-        raise AssertionError("never fresh")
-
-    def as_of(self) -> datetime | None:
-        raise AssertionError("never fresh")
-
-
 async def read_states(
-    session: AsyncSession, known: KnownVersions, keys: Sequence[str]
+    session: AsyncSession, known: KnownVersions | None, keys: Sequence[str]
 ) -> tuple[dict[str, PeriodState], datetime | None]:
     """The versions of `keys` and scoring's instant: from memory if it is fresh, else one query
     each."""
-    if known.fresh:
+    if known is not None and known.fresh:
         return known.states(keys), known.as_of()
     return await repository.period_states(session, keys), await repository.as_of(session)
 
@@ -109,7 +97,7 @@ class CatalogueCache:
         return (await self.load(session, version)).rules
 
     async def unit(
-        self, session: AsyncSession, known: KnownVersions, code: str
+        self, session: AsyncSession, known: KnownVersions | None, code: str
     ) -> UnitRecord | None:
         states, _ = await read_states(session, known, [CATALOGUE_VERSION])
         return (await self.load(session, states[CATALOGUE_VERSION].version)).units.get(code)
@@ -128,7 +116,7 @@ class ScoreBoard:
         cache_size: int,
         known: KnownVersions | None = None,
     ) -> None:
-        self.known: KnownVersions = known or NoneKnown()
+        self.known = known
         self.methodology = methodology
         self.calendar = calendar
         self.catalogue = catalogue

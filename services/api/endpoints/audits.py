@@ -18,7 +18,7 @@ from services.api.deps import (
     WorkdaysDep,
 )
 from services.api.endpoints.scores import CONDITIONAL, ERRORS
-from services.api.scores import not_modified
+from services.api.rendered import conditional_headers, holds, not_modified
 from shared.scores import repository as scores_repository
 
 router = APIRouter(tags=["audits"])
@@ -42,8 +42,9 @@ async def unit_overdue(
     stamp = f"{position.events_applied}.{position.as_of.timestamp()}" if position else "0"
     key = period.key if period else None
     tag = f'W/"overdue.{unit.code}.{key}.{page}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
-    if early := not_modified(request, response, tag):
-        return early
+    if holds(request, tag):
+        return not_modified(tag)
+    response.headers.update(conditional_headers(tag))
     return await audits.overdue(session, unit, period, page, page_size, now)
 
 
