@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from datetime import timedelta
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -13,3 +15,9 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+async def sleep_or_stop(stop: asyncio.Event, pause: timedelta) -> None:
+    """Wait `pause`, or less if `stop` is set meanwhile: a loop's pause never delays a stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())

@@ -30,7 +30,7 @@ from shared.methodology import Methodologies
 from shared.operations import Health, serving_ops
 from shared.periods import Calendar
 from shared.scores.board import CatalogueCache, ScoreBoard
-from shared.signals import stop_on_signals
+from shared.signals import sleep_or_stop, stop_on_signals
 from shared.webhook_targets import TargetPolicy
 
 log = structlog.get_logger()
@@ -112,8 +112,7 @@ class Loops:
                 self.steps.labels(name, "ok").inc()
                 self.health.succeeded()
             if not done:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())
+                await sleep_or_stop(stop, pause)
 
 
 async def serve(

@@ -19,7 +19,7 @@ from shared.errors import is_retryable
 from shared.events import TopicKind
 from shared.kafka import ensure_topics
 from shared.operations import Health, serving_ops
-from shared.signals import stop_on_signals
+from shared.signals import sleep_or_stop, stop_on_signals
 
 log = structlog.get_logger()
 # The wait between two tries to reach the broker at start.
@@ -37,8 +37,7 @@ async def _topics_ready(settings: IngestSettings, topics: list[str], stop: async
             if not is_retryable(error):
                 raise
             log.warning("ingest.broker_unavailable", error=str(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=START_RETRY_PAUSE.total_seconds())
+            await sleep_or_stop(stop, START_RETRY_PAUSE)
     return False
 
 

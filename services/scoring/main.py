@@ -22,7 +22,7 @@ from shared.db import create_engine, create_sessionmaker, driver_url
 from shared.errors import is_retryable
 from shared.operations import Health, serving_ops
 from shared.periods import Calendar
-from shared.signals import stop_on_signals
+from shared.signals import sleep_or_stop, stop_on_signals
 from shared.workdays import OfficeHours
 
 log = structlog.get_logger()
@@ -89,11 +89,11 @@ async def run_until_stopped(
             log.warning("scoring.database_unavailable", error=str(error))
             metrics.retry(error)
             rebalance.now()
-            await _sleep_or_stop(stop, RETRY_PAUSE)
+            await sleep_or_stop(stop, RETRY_PAUSE)
             continue
         metrics.step(report, time.perf_counter() - started)
         if report.idle:
-            await _sleep_or_stop(stop, settings.scoring_idle_poll_seconds)
+            await sleep_or_stop(stop, settings.scoring_idle_poll_seconds)
         else:
             log.debug(
                 "scoring.step", events=report.events, due=report.due, dossiers=report.dossiers
@@ -116,11 +116,6 @@ class Deadline:
             return False
         self._next = current + self.interval
         return True
-
-
-async def _sleep_or_stop(stop: asyncio.Event, pause: timedelta) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=pause.total_seconds())
 
 
 async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
@@ -156,7 +151,7 @@ async def _init_partitions(
             if not is_retryable(error):
                 raise
             log.warning("scoring.database_unavailable", error=str(error))
-            await _sleep_or_stop(stop, RETRY_PAUSE)
+            await sleep_or_stop(stop, RETRY_PAUSE)
 
 
 async def main() -> None:
