@@ -339,13 +339,28 @@ class DossierScorer(Scorer[DossierRow]):
 
 
 def merge_deltas(*parts: CountDeltas) -> CountDeltas:
-    merged: CountDeltas = {}
-    for part in parts:
+    """The sum of `parts`, without zero cells; the parts are left as they are.
+
+    The largest part (the dossiers', next to a few feedback cells) is copied in one go, and only
+    the others are added cell by cell."""
+    if not parts:
+        return {}
+    largest = max(range(len(parts)), key=lambda index: len(parts[index]))
+    merged = {key: [n, d] for key, (n, d) in parts[largest].items() if n or d}
+    for index, part in enumerate(parts):
+        if index == largest:
+            continue
         for key, (numerator, denominator) in part.items():
-            cell = merged.setdefault(key, [0, 0])
+            cell = merged.get(key)
+            if cell is None:
+                if numerator or denominator:
+                    merged[key] = [numerator, denominator]
+                continue
             cell[0] += numerator
             cell[1] += denominator
-    return {key: value for key, value in merged.items() if value != [0, 0]}
+            if not (cell[0] or cell[1]):
+                del merged[key]
+    return merged
 
 
 def feedback_scorer(

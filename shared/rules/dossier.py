@@ -65,7 +65,7 @@ def apply_event(
     stamp = f"{payload['occurred_at']}|{payload['event_id']}"
     registers: dict[str, list[Any]] = state["f"]
     # The payload's own names, fewer than the registers: each one looked up once.
-    wanted = _field_set(fields)
+    wanted = _REGISTER_SET if fields is REGISTER_FIELDS else _field_set(fields)
     for name, value in payload.items():
         if value is None or name not in wanted:
             continue
@@ -81,6 +81,9 @@ def apply_event(
 @lru_cache(maxsize=16)
 def _field_set(fields: tuple[str, ...]) -> frozenset[str]:
     return frozenset(fields)
+
+
+_REGISTER_SET = _field_set(REGISTER_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ def read_marks(state: State) -> tuple[Mark, ...]:
     """The status steps, sorted by time, then event id, so that the latest is well defined."""
     # Times are fixed-width UTC ISO strings: sorted as text, they are sorted in time.
     ordered = sorted((at, event_id, status) for event_id, (status, at) in state["m"].items())
-    return tuple(Mark(status, datetime.fromisoformat(at)) for at, _, status in ordered)
+    return tuple([Mark(status, datetime.fromisoformat(at)) for at, _, status in ordered])
 
 
 def read_facts(state: State) -> Facts:
