@@ -30,12 +30,19 @@ class LiveVersions(KnownVersions):
         self._restated: dict[str, datetime] = {}
         self._as_of: datetime | None = None
         self._fresh = False
+        self._generation = 0
 
     # -- what requests read ----------------------------------------------------------------------
 
     @property
     def fresh(self) -> bool:
         return self._fresh
+
+    @property
+    def generation(self) -> int:
+        """Moves each time anything is heard, reloaded or lost: what responses kept in front of
+        the framework are valid for (`front_cache`)."""
+        return self._generation
 
     def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
         return {key: self._state(key) for key in keys}
@@ -56,6 +63,7 @@ class LiveVersions(KnownVersions):
             self._merge(partition, MovedVersion(key, version, restated_at))
         self._merge_as_of(await connection.fetchval(_AS_OF))
         self._fresh = True
+        self._generation += 1
 
     def heard(self, payload: str) -> bool:
         moved = parse_versions(payload)
@@ -64,10 +72,12 @@ class LiveVersions(KnownVersions):
         for version in moved.versions:
             self._merge(moved.partition, version)
         self._merge_as_of(moved.as_of)
+        self._generation += 1
         return True
 
     def lost(self) -> None:
         self._fresh = False
+        self._generation += 1
 
     def _merge(self, partition: int, moved: MovedVersion) -> None:
         held = self._versions[moved.key]

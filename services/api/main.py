@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from services.api.alert_tail import AlertTail
 from services.api.deps import read_access
 from services.api.endpoints import admin, alerts, audits, operations, scores, webhooks
+from services.api.front_cache import FrontCache, FrontCacheMiddleware
 from services.api.guards import BodySizeLimit, RateLimit
 from services.api.key_cache import KeyCache
 from services.api.listener import Listener
@@ -85,6 +86,13 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                 for version, methodology in methodologies.versions.items()
             }
             app.state.rendered = RenderedCache(settings.api_rendered_cache_size)
+            if not settings.api_read_key_required:
+                app.state.front = FrontCache(
+                    app.state.live,
+                    lambda: app.state.catalogue.day(app.state.clock.now()),
+                    settings.api_rendered_cache_size,
+                    app.state.front_answers,
+                )
             app.state.publisher = Publisher(
                 settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
             )
@@ -112,6 +120,8 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     app.include_router(alerts.router, dependencies=reads)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
+    # Innermost: a poll it answers has passed the metrics, CORS and the guards like any other.
+    app.add_middleware(FrontCacheMiddleware)
     _add_guards(app, settings)
     _add_metrics(app)
     for handled in (Chiso766Error, DBAPIError, PoolTimeout, OSError):
@@ -171,6 +181,11 @@ def _add_metrics(app: FastAPI) -> None:
     app.state.metrics_registry = registry
     app.state.pipeline_metrics = PipelineCollector()
     registry.register(app.state.pipeline_metrics)
+    app.state.front_answers = Counter(
+        "chiso766_api_front_cache_answers",
+        "Reads answered from the front cache, before routing (counted by handler as well)",
+        registry=registry,
+    )
     Instrumentator(
         excluded_handlers=["/metrics"],
         should_ignore_untemplated=True,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from pydantic import BaseModel
+from starlette.datastructures import Headers
 
 # Below this, gzip saves less than the headers and the time it takes.
 GZIP_FROM_BYTES = 1024
@@ -61,7 +62,11 @@ class RenderedCache:
 
 def holds(request: Request, tag: str) -> bool:
     """Whether the client's `If-None-Match` names `tag` (weak comparison, as for a GET)."""
-    header = request.headers.get("if-none-match")
+    return _names(request.headers, tag)
+
+
+def _names(headers: Headers, tag: str) -> bool:
+    header = headers.get("if-none-match")
     if not header:
         return False
     return any(candidate.strip() in (tag, "*") for candidate in header.split(","))
@@ -72,9 +77,16 @@ def not_modified(tag: str) -> Response:
 
 
 def respond(request: Request, rendered: Rendered, tag: str) -> Response:
+    return answer(request.headers, rendered, tag)
+
+
+def answer(asked: Headers, rendered: Rendered, tag: str) -> Response:
+    """A 304 if the request holds `tag`, else the rendered bytes (gzipped if accepted)."""
+    if _names(asked, tag):
+        return not_modified(tag)
     headers = conditional_headers(tag)
     body = rendered.body
-    if rendered.gzipped is not None and _accepts_gzip(request):
+    if rendered.gzipped is not None and _accepts_gzip(asked):
         body = rendered.gzipped
         headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="application/json", headers=headers)
@@ -85,8 +97,8 @@ def conditional_headers(tag: str) -> dict[str, str]:
     return {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
 
 
-def _accepts_gzip(request: Request) -> bool:
-    accepted = request.headers.get("accept-encoding", "")
+def _accepts_gzip(headers: Headers) -> bool:
+    accepted = headers.get("accept-encoding", "")
     for coding in accepted.split(","):
         name, _, params = coding.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.api import repository, schemas, scores
+from services.api import front_cache, repository, schemas, scores
 from services.api.deps import (
     BoardDep,
     ClockDep,
@@ -60,6 +60,7 @@ async def rankings(
             tag,
             lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
         )
+    front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
 
 
@@ -81,6 +82,7 @@ async def unit_detail(
         rendered = await _rendered(request).get_or_render(
             tag, lambda: scores.unit_detail(session, board, unit, period, versions)
         )
+    front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
 
 

@@ -1,0 +1,133 @@
+"""Public reads answered in front of the framework: the same bytes and headers the route gives,
+and never once scoring has moved, the day has turned, or the api has stopped listening."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+
+from shared.clock import ManualClock
+from tests.support import harness
+from tests.support.factories import received, unit_event
+from tests.support.store import step_until_idle, store
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+NO_TOPICS = type("T", (), {"dossier": "d", "catalog": "c", "dead_letter": "x"})()
+WEEK = {"period": "week"}
+
+
+def answered(api: harness.ApiClient) -> float:
+    """How many requests the front cache has answered."""
+    return float(api.app.state.front_answers._value.get())
+
+
+def same_answer(one: httpx.Response, other: httpx.Response) -> bool:
+    fields = ("etag", "cache-control", "vary", "content-type", "content-encoding")
+    return (
+        one.status_code == other.status_code
+        and one.content == other.content
+        and all(one.headers.get(f) == other.headers.get(f) for f in fields)
+    )
+
+
+async def seeded(db_url: str, clock: ManualClock) -> None:
+    await store(
+        db_url,
+        [
+            unit_event("SO-A", "Sở A", "DEPARTMENT", NOW - timedelta(days=9)),
+            received("D1", NOW - timedelta(hours=3), unit_code="SO-A"),
+        ],
+    )
+    await step_until_idle(db_url, clock)
+
+
+async def test_a_repeated_poll_gets_the_routes_answer_from_the_front(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        await api.heard_scoring()
+        for path, params in (("/units/SO-A", WEEK), ("/rankings", {"level": "department"})):
+            first = await api.get(path, params=params)
+            assert first.status_code == 200
+            before = answered(api)
+            again = await api.get(path, params=params)
+            assert answered(api) == before + 1
+            assert same_answer(first, again)
+            held = await api.get(
+                path, params=params, headers={"If-None-Match": first.headers["etag"]}
+            )
+            assert held.status_code == 304
+            assert held.headers["etag"] == first.headers["etag"]
+            assert answered(api) == before + 2
+            # One entry serves both encodings, each as the route would have.
+            plain = await api.get(path, params=params, headers={"Accept-Encoding": "identity"})
+            assert plain.headers.get("content-encoding") is None
+            assert plain.json() == first.json()
+        # Another query is another answer, rendered by the route.
+        before = answered(api)
+        month = await api.get("/units/SO-A", params={"period": "month"})
+        assert month.status_code == 200
+        assert answered(api) == before
+
+
+async def test_nothing_kept_outlives_a_step_a_day_or_the_listener(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        await api.heard_scoring()
+        first = await api.get("/units/SO-A", params=WEEK)
+        tag = first.headers["etag"]
+
+        # Scoring commits: the next poll is the route's, with the new numbers.
+        await store(db_url, [received("D2", NOW - timedelta(hours=1), unit_code="SO-A")])
+        clock.advance(timedelta(minutes=1))
+        await step_until_idle(db_url, clock)
+        await api.heard_scoring()
+        before = answered(api)
+        moved = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
+        assert moved.status_code == 200
+        assert moved.headers["etag"] != tag
+        assert answered(api) == before
+        ontime = next(i for i in moved.json()["indicators"] if i["id"] == "2.1")
+        assert ontime["denominator"] == 2
+
+        # The local day turns with nothing heard: the day is in the tag, the route answers.
+        tag = moved.headers["etag"]
+        await api.get("/units/SO-A", params=WEEK)
+        clock.advance(timedelta(days=1))
+        before = answered(api)
+        next_day = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
+        assert answered(api) == before
+        assert next_day.headers["etag"] != tag
+
+        # Deaf: every poll goes to the route (which asks the database) until it listens again.
+        await api.get("/units/SO-A", params=WEEK)
+        connection = await asyncpg.connect(db_url)
+        try:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'chiso766-api-listen'"
+                " AND datname = current_database()"
+            )
+        finally:
+            await connection.close()
+
+        async def deaf() -> bool:
+            return not api.app.state.live.fresh
+
+        await harness.eventually(deaf, within=10)
+        before = answered(api)
+        for _ in range(3):
+            assert (await api.get("/units/SO-A", params=WEEK)).status_code == 200
+        assert answered(api) == before
+
+
+async def test_reads_behind_a_key_never_come_from_the_front(
+    db_url: str, broker: str, topics: object
+) -> None:
+    async with harness.api_client(db_url, broker, topics, api_read_key_required=True) as api:
+        assert getattr(api.app.state, "front", None) is None
+        for _ in range(2):
+            assert (await api.get("/rankings")).status_code == 401
