@@ -9,13 +9,14 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import ColumnElement
 
 from services.api import repository, schemas
 from services.api.alert_tail import AlertTail
-from services.api.deps import SessionDep
+from services.api.deps import ReadsDep
+from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.alerts import AlertKind, Level, from_row
 from shared.errors import InvalidInput
 from shared.events import CODE_PATTERN
@@ -56,21 +57,42 @@ async def _filter(
 FilterDep = Annotated[AlertFilter, Depends(_filter)]
 
 
-@router.get("/alerts", response_model=schemas.AlertPage)
+@router.get(
+    "/alerts",
+    response_model=schemas.AlertPage,
+    responses={304: {"description": "No alert recorded since the ETag given"}},
+)
 async def recent_alerts(
-    session: SessionDep,
+    request: Request,
+    reads: ReadsDep,
     where: FilterDep,
     before: Annotated[
         int | None, Query(ge=1, le=schemas.MAX_ROW_ID, description="Only alerts before this seq.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> schemas.AlertPage:
-    """The recorded alerts, newest first."""
-    rows = await repository.alerts_before(session, where.conditions(), before, limit)
-    return schemas.AlertPage(
-        items=[from_row(row) for row in rows],
-        next_before=rows[-1].seq if len(rows) == limit else None,
-    )
+) -> schemas.AlertPage | Response:
+    """The recorded alerts, newest first. Its ETag moves when an alert is recorded: a poll with
+    `If-None-Match` in between is answered from memory."""
+    tail: AlertTail = request.app.state.alert_tail
+    async with reads() as session:
+        # Alerts become visible in seq order (their append lock) and are never changed: the
+        # newest seq names every page, once the page is read up to it.
+        top = tail.top if tail.listening else await repository.last_alert_seq(session)
+        tag = f'W/"alerts.{top}"'
+        if holds(request, tag):
+            return not_modified(tag)
+
+        async def page() -> schemas.AlertPage:
+            conditions = [*where.conditions(), AlertRow.seq <= top]
+            rows = await repository.alerts_before(session, conditions, before, limit)
+            return schemas.AlertPage(
+                items=[from_row(row) for row in rows],
+                next_before=rows[-1].seq if len(rows) == limit else None,
+            )
+
+        cache: RenderedCache = request.app.state.rendered
+        rendered = await cache.get_or_render(f"{tag}|{request.url.query}", page)
+    return respond(request, rendered, tag)
 
 
 async def _resume_point(

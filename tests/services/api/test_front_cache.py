@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+from sqlalchemy import event
 
 from shared.clock import ManualClock
+from tests.services.alerting.test_alerts import made_up, record
 from tests.support import harness
 from tests.support.factories import received, unit_event
 from tests.support.store import step_until_idle, store
@@ -131,3 +133,42 @@ async def test_reads_behind_a_key_never_come_from_the_front(
         assert getattr(api.app.state, "front", None) is None
         for _ in range(2):
             assert (await api.get("/rankings")).status_code == 401
+
+
+async def test_the_alert_history_is_conditional_on_the_newest_alert_heard(db_url: str) -> None:
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS) as api:
+        tail = api.app.state.alert_tail
+
+        async def listening() -> bool:
+            return bool(tail.listening)
+
+        await harness.eventually(listening, within=10)
+        await record(db_url, [made_up(1), made_up(2, unit="SO-B")])
+        await harness.eventually(lambda: _beyond(tail, 1), within=10)
+        first = await api.get("/alerts", params={"unit": "SO-A"})
+        assert [a["alert_id"] for a in first.json()["items"]] == [made_up(1).alert_id]
+        tag = first.headers["etag"]
+
+        statements: list[str] = []
+        engine = api.app.state.sessions.kw["bind"]
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
+        )
+        held = await api.get("/alerts", params={"unit": "SO-A"}, headers={"If-None-Match": tag})
+        assert held.status_code == 304
+        assert statements == []
+
+        # A new alert, of another unit: the tag moves for every page, the page is read again.
+        await record(db_url, [made_up(3)])
+        await harness.eventually(lambda: _beyond(tail, 2), within=10)
+        moved = await api.get("/alerts", params={"unit": "SO-A"}, headers={"If-None-Match": tag})
+        assert moved.status_code == 200
+        assert moved.headers["etag"] != tag
+        assert [a["alert_id"] for a in moved.json()["items"]] == [
+            made_up(3).alert_id,
+            made_up(1).alert_id,
+        ]
+
+
+async def _beyond(tail: object, seq: int) -> bool:
+    return int(getattr(tail, "top", 0)) > seq
