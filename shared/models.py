@@ -167,6 +167,40 @@ class Publication(Base):
     __table_args__ = (Index("ix_publications_decision_date", "decision_date"),)
 
 
+# Subjects with a transition ahead (every unfinished one has one) and those with none.
+OPEN = "next_transition_at IS NOT NULL"
+FINISHED = "next_transition_at IS NULL AND received_at IS NOT NULL"
+# From receipt to the latest status step: a finished subject's end of processing is one of its
+# steps, so no later than this. `chiso766_last_step` (migration 0010) reads the step times of a
+# stored state (`shared.rules.dossier`: {"m": {event_id: [status, at]}}).
+FINISHED_SPAN = "tstzrange(received_at, greatest(received_at, chiso766_last_step(state)), '[]')"
+
+
+def listing_indexes(table: str, key: str) -> tuple[Index, ...]:
+    """The indexes of the lists of a table of subjects (dossiers, feedback), in their order
+    (received_at, key): a unit's and every unit's, of those received in a period, of those still
+    open, and the span from receipt to the last evaluation of those finished (GiST: which spans
+    hold an instant: the subjects still being processed when a period began)."""
+    return (
+        Index(f"ix_{table}_unit_listing", "unit_code", "received_at", key),
+        Index(f"ix_{table}_listing", "received_at", key),
+        Index(
+            f"ix_{table}_unit_open_listing",
+            "unit_code",
+            "received_at",
+            key,
+            postgresql_where=text(OPEN),
+        ),
+        Index(f"ix_{table}_open_listing", "received_at", key, postgresql_where=text(OPEN)),
+        Index(
+            f"ix_{table}_finished_span",
+            text(FINISHED_SPAN),
+            postgresql_using="gist",
+            postgresql_where=text(FINISHED),
+        ),
+    )
+
+
 class Dossier(Base):
     """A dossier's merged state, its last applied contribution time, and columns for listings."""
 
@@ -189,13 +223,16 @@ class Dossier(Base):
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("ix_dossiers_unit_code_received_at", "unit_code", "received_at"),
+        # The lists behind the numbers, in their order (see shared.scores.repository.candidates).
+        *listing_indexes("dossiers", "dossier_code"),
         # A procedure's dossiers, re-evaluated when the catalogue changes what it requires.
         Index("ix_dossiers_procedure_code", "procedure_code"),
+        # A unit's overdue list, most overdue first.
         Index(
             "ix_dossiers_overdue",
             "unit_code",
-            "received_at",
+            "effective_due_at",
+            "dossier_code",
             postgresql_where=text("outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"),
         ),
         # Dossiers coming due with no event: the "due soon" alerts' scan.
@@ -227,7 +264,7 @@ class Feedback(Base):
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("ix_feedback_unit_code_received_at", "unit_code", "received_at"),
+        *listing_indexes("feedback", "feedback_id"),
         Index(
             "ix_feedback_next_transition_at",
             "next_transition_at",

@@ -12,10 +12,13 @@ rolls back if anything raised. Routes and services only `flush()`.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, TypeVar
+from datetime import datetime
+from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,15 +27,14 @@ from services.api.auth import Scope, authorize
 from services.api.key_cache import KeyCache, KnownKey
 from services.api.settings import ApiSettings
 from shared.clock import Clock
-from shared.errors import NotFound, UnknownMethodology
+from shared.errors import InvalidInput, NotFound, UnknownMethodology
 from shared.kafka import Publisher
 from shared.methodology import Methodologies, Methodology
 from shared.periods import Calendar, Period
+from shared.rules.members import Part
 from shared.scores.board import CatalogueCache, ScoreBoard
 from shared.scores.repository import UnitRecord
 from shared.workdays import WorkingCalendar
-
-T = TypeVar("T")
 
 
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
@@ -167,29 +169,103 @@ UnitDep = Annotated[UnitRecord, Depends(_unit)]
 
 @dataclass(frozen=True, slots=True)
 class Paging:
-    """Which part of an indicator's members a list shows, and which page of it."""
+    """Which part of a list a page shows, and where the page starts: after the `cursor` a
+    previous page gave (keyset: each page an index read of its own length), or, deprecated, at
+    a page number (the pages before it are read and skipped)."""
 
-    part: Literal["denominator", "numerator"]
-    page: int
+    part: Part
     page_size: int
+    # The position of the last item of the previous page, as `Cursor` encodes it.
+    after: tuple[str | None, ...] | None = None
+    page: int | None = None
 
     @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
+    def skip(self) -> int:
+        """Members to read past before the page: only for the deprecated page numbers."""
+        return 0 if self.page is None else (self.page - 1) * self.page_size
 
-    def select(self, members: list[T], counted: Callable[[T], bool]) -> tuple[int, list[T]]:
-        """How many members are in the part, and the requested page of them."""
-        if self.part == "numerator":
-            members = [member for member in members if counted(member)]
-        return len(members), members[self.offset : self.offset + self.page_size]
+
+class Cursor:
+    """An opaque position in a list: the key of the last item shown, as URL-safe base64 of its
+    JSON. What the key holds is each list's business (`parts` checks its shape)."""
+
+    @staticmethod
+    def encode(key: tuple[str | None, ...]) -> str:
+        return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+    @staticmethod
+    def decode(cursor: str) -> tuple[str | None, ...]:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            key = orjson.loads(raw)
+        except (ValueError, orjson.JSONDecodeError):
+            raise InvalidInput("cursor: not one this api gave (use a page's next_cursor)") from None
+        if not isinstance(key, list) or not all(isinstance(k, str | None) for k in key):
+            raise InvalidInput("cursor: not one this api gave (use a page's next_cursor)")
+        return tuple(key)
+
+
+def key_parts(after: tuple[str | None, ...], *kinds: type[datetime] | type[str]) -> list[Any]:
+    """A decoded cursor as a list's key: each part a datetime or a string (None allowed where
+    the list's order has nulls); a 422 when the cursor is not shaped like this list's keys."""
+    if len(after) != len(kinds):
+        raise InvalidInput("cursor: not one of this list (use its own next_cursor)")
+    parts: list[Any] = []
+    for value, kind in zip(after, kinds, strict=True):
+        if value is None or kind is str:
+            parts.append(value)
+            continue
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput("cursor: not one of this list (use its own next_cursor)") from None
+        if instant.tzinfo is None:
+            raise InvalidInput("cursor: not one of this list (use its own next_cursor)")
+        parts.append(instant)
+    return parts
+
+
+CursorParam = Annotated[
+    str | None,
+    Query(
+        description="Where the page starts: the `next_cursor` of the page before (omit for the "
+        "first page). Opaque; every page costs the same, however deep.",
+        max_length=512,
+    ),
+]
+PageParam = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=100_000,
+        deprecated=True,
+        description="Deprecated: follow `next_cursor` instead. A page number reads and skips "
+        "every item before it, so deep pages cost more; not with `cursor`.",
+    ),
+]
+PageSizeParam = Annotated[int, Query(ge=1, le=500)]
+
+
+def paging(part: Part, page_size: int, cursor: str | None, page: int | None) -> Paging:
+    if cursor is not None and page is not None:
+        raise InvalidInput("give cursor or page, not both")
+    after = None if cursor is None else Cursor.decode(cursor)
+    return Paging(part, page_size, after, page)
 
 
 async def _paging(
-    part: Annotated[Literal["denominator", "numerator"], Query()] = "denominator",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorParam = None,
+    part: Annotated[
+        Part,
+        Query(
+            description="denominator (every member), numerator (those it counts as done) or "
+            "shortfall (in the denominator, not the numerator: what the unit has to fix)"
+        ),
+    ] = Part.DENOMINATOR,
+    page: PageParam = None,
+    page_size: PageSizeParam = 50,
 ) -> Paging:
-    return Paging(part, page, page_size)
+    return paging(part, page_size, cursor, page)
 
 
 PagingDep = Annotated[Paging, Depends(_paging)]

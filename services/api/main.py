@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
 import structlog
@@ -55,6 +57,7 @@ need a key (header `X-API-Key`) with their own scope. Requests are rate limited 
 (429 with `Retry-After`) and bodies are size limited (413).
 """
 RETRY_AFTER_SECONDS = "5"
+RANGE_WORKERS = 2
 
 
 def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
@@ -74,6 +77,10 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             app.state.workdays = settings.working_calendar()
             app.state.live = LiveVersions()
             app.state.catalogue = CatalogueCache(app.state.workdays)
+            # Ranges of days are computed in two worker processes, started at the first one.
+            ranges = resources.enter_context(
+                ProcessPoolExecutor(RANGE_WORKERS, multiprocessing.get_context("spawn"))
+            )
             app.state.boards = {
                 version: ScoreBoard(
                     methodology,
@@ -82,6 +89,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                     settings.province_code,
                     settings.api_score_cache_size,
                     app.state.live,
+                    ranges,
                 )
                 for version, methodology in methodologies.versions.items()
             }

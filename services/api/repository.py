@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alerts import DeliveryStatus
@@ -70,10 +70,13 @@ async def overdue_page(
     *,
     active_from: datetime | None,
     active_before: datetime | None,
+    after: tuple[datetime | None, str] | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
 ) -> tuple[int, list[Dossier]]:
-    """Overdue dossiers of a unit, optionally only those still being processed in a window."""
+    """Overdue dossiers of a unit, optionally only those still being processed in a window: how
+    many, and `limit` of them after the key `after` (effective due date, then code; those with
+    no due date last), read in that order from `ix_dossiers_overdue`."""
     conditions = [Dossier.unit_code == unit_code, Dossier.outcome.in_(OVERDUE_OUTCOMES)]
     if active_from is not None:
         conditions.append(
@@ -81,11 +84,23 @@ async def overdue_page(
         )
     if active_before is not None:
         conditions.append(Dossier.received_at < active_before)
+    # A unit's overdue dossiers, counted on the partial index of them: hundreds, not the list.
     total = await session.scalar(select(func.count()).select_from(Dossier).where(*conditions))
+    if after is not None:
+        due, code = after
+        if due is None:
+            conditions.append(and_(Dossier.effective_due_at.is_(None), Dossier.dossier_code > code))
+        else:
+            conditions.append(
+                or_(
+                    tuple_(Dossier.effective_due_at, Dossier.dossier_code) > tuple_(due, code),
+                    Dossier.effective_due_at.is_(None),
+                )
+            )
     rows = await session.scalars(
         select(Dossier)
         .where(*conditions)
-        .order_by(Dossier.effective_due_at, Dossier.dossier_code)
+        .order_by(Dossier.effective_due_at.asc().nulls_last(), Dossier.dossier_code)
         .limit(limit)
         .offset(offset)
     )

@@ -131,9 +131,17 @@ class OverduePage(_Schema):
     unit: UnitOut
     period: PeriodOut | None
     total: int
-    page: int
+    page: int | None = Field(description="Deprecated: the page number asked for, if one was.")
     page_size: int
     items: list[OverdueItem]
+    next_cursor: str | None = Field(
+        description="Where the next page starts (`cursor=`); null on the last page.",
+        examples=["WyIyMDI2LTExLTE4VDAyOjAwOjAwKzAwOjAwIiwiSDE5LjAxLTI1MTAwMS0wMDQyIl0"],
+    )
+    next: str | None = Field(
+        description="The next page's path and query; null on the last page.",
+        examples=["/units/xa-dong-hy/overdue?page_size=50&cursor=WyIyMDI2LTEx..."],
+    )
 
 
 class AuditItem(_Schema):
@@ -170,8 +178,9 @@ ItemT = TypeVar("ItemT", AuditItem, FeedbackAuditItem, CatalogueAuditItem)
 
 
 class AuditPage(_Schema, Generic[ItemT]):
-    """What an indicator counts for a unit and period: one page of its denominator (or of its
-    numerator), each item with whether, and how much, it counts in the numerator."""
+    """What an indicator counts for a unit and period: one page of its denominator, of its
+    numerator or of its shortfall (in the denominator, not in the numerator), each item with
+    whether, and how much, it counts in the numerator. Pages follow `next_cursor`."""
 
     unit: UnitOut
     period: PeriodOut
@@ -179,11 +188,23 @@ class AuditPage(_Schema, Generic[ItemT]):
     as_of: datetime | None = Field(
         description="The instant the items are evaluated at (null for the catalogue's)."
     )
-    part: str = Field(examples=["denominator"])
-    total: int
-    page: int
+    part: str = Field(description="denominator, numerator or shortfall", examples=["shortfall"])
+    total: int = Field(
+        description="Members of the part: the kept count the list explains (its denominator, "
+        "its numerator, or their difference for the shortfall)."
+    )
+    page: int | None = Field(description="Deprecated: the page number asked for, if one was.")
     page_size: int
     items: list[ItemT]
+    next_cursor: str | None = Field(
+        description="Where the next page starts (`cursor=`); null on the last page. A page "
+        "may hold fewer items than page_size only at the end of the list.",
+        examples=["WyIyMDI2LTExLTE4VDAyOjAwOjAwKzAwOjAwIiwiSDE5LjAxLTI1MTAwMS0wMDQyIl0"],
+    )
+    next: str | None = Field(
+        description="The next page's path and query; null on the last page.",
+        examples=["/units/19/indicators/2.1/dossiers?period=2026-11&part=shortfall&cursor=..."],
+    )
 
 
 PROCEDURE_EXAMPLE = {

@@ -1,5 +1,6 @@
-"""What an indicator counts for a period, asked of stored states: the dossiers (or feedback) in its
-denominator and what each adds to its numerator, and the pooled counts of any range of days.
+"""What an indicator counts for a period, asked of stored states: whether a dossier (or feedback)
+is in its denominator and what it adds to its numerator, and the pooled counts of any range of
+days.
 
 The very rules scoring applies (`contribution_in`, `feedback_contribution_in`), evaluated at the
 instant scoring's counts stand at, so a list and the number it explains cannot disagree; a
@@ -11,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeVar
+
+import orjson
 
 from shared.periods import Period
 from shared.rules.contributions import (
@@ -29,11 +31,9 @@ from shared.rules.feedback import ON_TIME as FEEDBACK_ON_TIME
 from shared.rules.feedback import feedback_contribution_in, read_feedback
 from shared.workdays import WorkingCalendar
 
-T = TypeVar("T")
-
 
 class Basis(StrEnum):
-    """Which dossiers may count in a period's indicator."""
+    """Which dossiers (or feedback) may count in a period's indicator."""
 
     # Received in the period.
     RECEIPT = "receipt"
@@ -41,59 +41,67 @@ class Basis(StrEnum):
     PROCESSING = "processing"
 
 
+class Part(StrEnum):
+    """Which members of an indicator a list holds."""
+
+    DENOMINATOR = "denominator"
+    NUMERATOR = "numerator"
+    # In the denominator and not in the numerator: what a unit has to fix.
+    SHORTFALL = "shortfall"
+
+    def holds(self, numerator: int) -> bool:
+        """Whether a member adding `numerator` to the numerator is in this part."""
+        if self is Part.NUMERATOR:
+            return numerator > 0
+        if self is Part.SHORTFALL:
+            return numerator == 0
+        return True
+
+
 # Counted in every period a dossier was being processed in, not only the one it was received in.
 PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
+# Indicators whose numerator is not a count of members (2.2 adds up seconds): only their
+# denominator is a list whose length is a count.
+SUMMED_INDICATORS = frozenset({PROCESSING_TIME})
 
 
 def dossier_basis(indicator: str) -> Basis:
     return Basis.PROCESSING if indicator in PROCESSING_INDICATORS else Basis.RECEIPT
 
 
-def feedback_received_from(indicator: str, period: Period) -> datetime | None:
-    """The earliest receipt a feedback counted in `indicator` may have: 5.2 counts feedback still
-    being handled in the period, whenever it came; 5.1 and 5.3, feedback received in it."""
-    return None if indicator == FEEDBACK_ON_TIME else period.start
+def feedback_basis(indicator: str) -> Basis:
+    """5.2 counts feedback still being handled in the period, whenever it came; 5.1 and 5.3,
+    feedback received in it."""
+    return Basis.PROCESSING if indicator == FEEDBACK_ON_TIME else Basis.RECEIPT
 
 
-def dossier_members(
-    candidates: Iterable[tuple[T, State]], period: Period, indicator: str, as_of: datetime
-) -> list[tuple[T, int]]:
-    """The candidates in the indicator's denominator, each with what it adds to the numerator."""
-    members = []
-    for item, state in candidates:
-        cells = contribution_in(read_facts(state), period, as_of).all_cells()
-        cell = cells.get((period.key, indicator))
-        if cell is not None and cell[1] > 0:
-            members.append((item, cell[0]))
-    return members
+def dossier_member(state: State, period: Period, indicator: str, as_of: datetime) -> int | None:
+    """What a dossier adds to the indicator's numerator, if it is in its denominator."""
+    cell = (
+        contribution_in(read_facts(state), period, as_of).all_cells().get((period.key, indicator))
+    )
+    return cell[0] if cell is not None and cell[1] > 0 else None
 
 
-def feedback_members(
-    candidates: Iterable[tuple[T, State]],
-    period: Period,
-    indicator: str,
-    as_of: datetime,
-    workdays: WorkingCalendar,
-) -> list[tuple[T, int]]:
-    members = []
-    for item, state in candidates:
-        cells = feedback_contribution_in(read_feedback(state), period, as_of, workdays).cells
-        cell = cells.get((period.key, indicator))
-        if cell is not None and cell[1] > 0:
-            members.append((item, cell[0]))
-    return members
+def feedback_member(
+    state: State, period: Period, indicator: str, as_of: datetime, workdays: WorkingCalendar
+) -> int | None:
+    """What a feedback adds to the indicator's numerator, if it is in its denominator."""
+    contribution = feedback_contribution_in(read_feedback(state), period, as_of, workdays)
+    cell = contribution.cells.get((period.key, indicator))
+    return cell[0] if cell is not None and cell[1] > 0 else None
 
 
-def range_counts(
+def range_deltas(
     dossiers: Iterable[State],
     feedback: Iterable[State],
     period: Period,
     as_of: datetime,
     workdays: WorkingCalendar,
-    province_code: str,
 ) -> CountDeltas:
-    """The counts of a period nobody keeps (a range of days), from the states of the dossiers
-    processed in it and the feedback received before its end, pooled into the province."""
+    """What the given dossiers and feedback add to the counts of a period nobody keeps (a range
+    of days), unit by unit: summed over every subject that may count in it and pooled into the
+    province (`with_province`), its counts."""
     deltas: CountDeltas = {}
     for state in dossiers:
         facts = read_facts(state)
@@ -104,4 +112,35 @@ def range_counts(
         if read.unit_code is not None:
             contribution = feedback_contribution_in(read, period, as_of, workdays)
             add_difference(deltas, read.unit_code, contribution, NOTHING)
-    return with_province(deltas, province_code)
+    return deltas
+
+
+def range_counts(
+    dossiers: Iterable[State],
+    feedback: Iterable[State],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+    province_code: str,
+) -> CountDeltas:
+    """The counts of a range of days, from the states of the dossiers processed in it and the
+    feedback received before its end, pooled into the province."""
+    return with_province(range_deltas(dossiers, feedback, period, as_of, workdays), province_code)
+
+
+def range_deltas_of_text(
+    dossiers: list[str],
+    feedback: list[str],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+) -> CountDeltas:
+    """`range_deltas` of states given as JSON text: what a worker process is sent, since text
+    crosses a process boundary far cheaper than the decoded states would."""
+    return range_deltas(
+        (orjson.loads(text) for text in dossiers),
+        (orjson.loads(text) for text in feedback),
+        period,
+        as_of,
+        workdays,
+    )

@@ -7,19 +7,23 @@ event): `Versions` holds the three, and is all a conditional read must know befo
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.methodology import Methodology, Ratio, UnitScore, score
-from shared.models import CATALOGUE_VERSION
+from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules
-from shared.rules.members import Basis, range_counts
+from shared.rules.contributions import CountDeltas, with_province
+from shared.rules.members import Basis, range_deltas_of_text
 from shared.scores import repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
@@ -115,8 +119,13 @@ class ScoreBoard:
         province_code: str,
         cache_size: int,
         known: KnownVersions | None = None,
+        ranges: Executor | None = None,
     ) -> None:
         self.known = known
+        # Where ranges are computed: worker processes, so that the event loop stays free (the
+        # computation is CPU-bound: threads would hold the GIL); in the caller without one.
+        self.ranges = ranges
+        self._range_counts: OrderedDict[tuple[str, datetime], PeriodCounts] = OrderedDict()
         self.methodology = methodology
         self.calendar = calendar
         self.catalogue = catalogue
@@ -162,7 +171,7 @@ class ScoreBoard:
         stored = await self.stored_counts(session, period, versions.as_of)
         rules = await self.catalogue.rules(session, versions.catalogue)
         end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
-        counts = stored.indicators
+        counts = {unit: dict(ratios) for unit, ratios in stored.indicators.items()}
         catalogue = rules.counts(
             stored.activity, period, end_of_day, self.province_code, units=counts.keys()
         )
@@ -177,23 +186,56 @@ class ScoreBoard:
         at `as_of`."""
         if period.kind is not PeriodKind.RANGE:
             return await repository.period_counts(session, period.key)
-        # Ranges are for reports: this reads every dossier of the range, where a named period
-        # reads its counts.
         if as_of is None:
             return PeriodCounts({}, {})
-        dossiers = await repository.dossiers_in(
-            session, None, Basis.PROCESSING, period.start, period.end
+        key = (period.key, as_of)
+        cached = self._range_counts.get(key)
+        if cached is None:
+            cached = self._range_counts[key] = await self._range(session, period, as_of)
+            while len(self._range_counts) > self.cache_size:
+                self._range_counts.popitem(last=False)
+        self._range_counts.move_to_end(key)
+        return cached
+
+    async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
+        """A range's counts from the states of the dossiers and feedback that may count in it
+        (ranges are for reports: this reads them, where a named period reads its counts)."""
+        dossiers = await repository.states_of_range(
+            session, Dossier, Basis.PROCESSING, period.start, period.end
         )
-        feedback = await repository.feedback_in(session, None, None, period.end)
-        pooled = range_counts(
-            (d.state for d in dossiers),
-            (f.state for f in feedback),
-            period,
-            as_of,
-            self.catalogue.workdays,
-            self.province_code,
+        feedback = await repository.states_of_range(
+            session, Feedback, Basis.PROCESSING, period.start, period.end
         )
+        compute = partial(
+            range_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
+        )
+        if self.ranges is None or len(dossiers) + len(feedback) < INLINE_RANGE_STATES:
+            deltas = compute(dossiers, feedback)
+        else:
+            # Half of the states to each of two workers: the deltas add up.
+            loop = asyncio.get_running_loop()
+            middle, half = len(dossiers) // 2, len(feedback) // 2
+            parts = await asyncio.gather(
+                loop.run_in_executor(self.ranges, compute, dossiers[:middle], feedback[:half]),
+                loop.run_in_executor(self.ranges, compute, dossiers[middle:], feedback[half:]),
+            )
+            deltas = _summed(parts)
+        pooled = with_province(deltas, self.province_code)
         return split_counts(
             (unit, indicator, numerator, denominator)
             for (unit, _, indicator), (numerator, denominator) in pooled.items()
         )
+
+
+# Fewer states than this are computed in the caller: sending them to a worker costs more.
+INLINE_RANGE_STATES = 2_000
+
+
+def _summed(parts: Sequence[CountDeltas]) -> CountDeltas:
+    total: CountDeltas = {}
+    for part in parts:
+        for key, (numerator, denominator) in part.items():
+            cell = total.setdefault(key, [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
+    return total

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Row, Text, and_, cast, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.methodology import Ratio
 from shared.models import (
@@ -30,7 +33,7 @@ from shared.rules.catalogue import (
     activity_by_unit,
 )
 from shared.rules.members import Basis
-from shared.rules.ontime import IN_PROGRESS_OUTCOMES, DossierOutcome
+from shared.rules.ontime import DossierOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,42 +189,158 @@ async def unit(session: AsyncSession, code: str) -> UnitRecord | None:
     return UnitRecord(*row) if row else None
 
 
-async def dossiers_in(
-    session: AsyncSession, unit_code: str | None, basis: Basis, start: datetime, end: datetime
-) -> list[Dossier]:
-    """Dossiers that may count in a period: received in it, or (processing) received before its
-    end and not finished before its start. The rules decide which do."""
-    conditions = [Dossier.received_at < end, Dossier.outcome != DossierOutcome.NOT_COUNTED]
-    if unit_code is not None:
-        conditions.append(Dossier.unit_code == unit_code)
-    if basis is Basis.RECEIPT:
-        conditions.append(Dossier.received_at >= start)
-    else:
-        conditions.append(
+# -- the subjects behind a number --------------------------------------------------------------
+#
+# A period's members are found among its candidates: every subject the rules could count in it,
+# a superset the rules then decide on. Candidates come in the lists' order, (received_at, key),
+# a page at a time after a key, each part of them by an index that reads no more than it yields:
+# - received in the period: (unit_code, received_at, key), or (received_at, key) for the province;
+# - (processing basis) received before the period and still open: those with a transition ahead
+#   of them (`next_transition_at`, which every unfinished subject has), by partial indexes in
+#   the same order;
+# - (processing basis) received before the period and finished: a finished subject's end is one
+#   of its status steps, so those that may have finished during or after the period are those
+#   whose span from receipt to the latest step holds its start: a GiST index of that span
+#   answers "which spans hold this instant" without reading the subjects finished long before.
+
+Subject = type[Dossier] | type[Feedback]
+# The position of a subject in a list: (received_at, its code).
+Key = tuple[datetime, str]
+# A candidate's columns, received_at and the code first.
+Candidate = Row[Any]
+
+
+def key_of(row: Candidate) -> Key:
+    values: tuple[Any, ...] = tuple(row)
+    return values[0], values[1]
+
+
+def _key_column(model: Subject) -> InstrumentedAttribute[str]:
+    return Dossier.dossier_code if model is Dossier else Feedback.feedback_id
+
+
+def finished_span(model: Subject) -> ColumnElement[Any]:
+    """From receipt to the latest status step (`shared.models.FINISHED_SPAN`), indexed by GiST
+    for the subjects with no transition ahead: a finished subject's end is one of its steps."""
+    return func.tstzrange(
+        model.received_at,
+        func.greatest(model.received_at, func.chiso766_last_step(model.state)),
+        "[]",
+    )
+
+
+def _after(model: Subject, after: Key | None) -> list[ColumnElement[bool]]:
+    if after is None:
+        return []
+    return [tuple_(model.received_at, _key_column(model)) > tuple_(*after)]
+
+
+def _can_count(model: Subject) -> list[ColumnElement[bool]]:
+    if model is Dossier:
+        # Never accepted, and nothing ahead that could change it: in no count.
+        return [
             or_(
-                Dossier.received_at >= start,
-                Dossier.outcome.in_(IN_PROGRESS_OUTCOMES),
-                Dossier.clock_stopped_at.is_(None),
-                Dossier.clock_stopped_at >= start,
+                Dossier.outcome != DossierOutcome.NOT_COUNTED,
+                Dossier.next_transition_at.is_not(None),
+            )
+        ]
+    return []
+
+
+async def candidates(
+    session: AsyncSession,
+    columns: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    model: Subject,
+    unit_code: str | None,
+    basis: Basis,
+    start: datetime,
+    end: datetime,
+    after: Key | None,
+    limit: int,
+) -> list[Candidate]:
+    """The next `limit` candidates of a period after `after`, in (received_at, key) order; the
+    rules decide which of them count. `columns` must begin with received_at and the key."""
+    order = (model.received_at, _key_column(model))
+    owned = [] if unit_code is None else [model.unit_code == unit_code]
+    rows: list[Candidate] = []
+    if basis is Basis.PROCESSING and (after is None or after[0] < start):
+        before = [model.received_at < start, *owned, *_after(model, after)]
+        open_ = select(*columns).where(model.next_transition_at.is_not(None), *before)
+        # The span's matches are sorted, not read in order: their keys first, so that only the
+        # page's states are read.
+        finished = (
+            select(_key_column(model).label("key"))
+            .where(
+                model.next_transition_at.is_(None),
+                model.received_at.is_not(None),
+                finished_span(model).op("@>")(start),
+                *_can_count(model),
+                *before,
+            )
+            .order_by(*order)
+            .limit(limit)
+            .subquery()
+        )
+        parts = [
+            list(await session.execute(query))
+            for query in (
+                open_.order_by(*order).limit(limit),
+                select(*columns)
+                .join(finished, _key_column(model) == finished.c.key)
+                .order_by(*order),
+            )
+        ]
+        rows = list(heapq.merge(*parts, key=key_of))[:limit]
+        if len(rows) == limit:
+            return rows
+        after = None
+    received = select(*columns).where(
+        model.received_at >= start,
+        model.received_at < end,
+        *owned,
+        *_can_count(model),
+        *_after(model, after),
+    )
+    rows.extend(await session.execute(received.order_by(*order).limit(limit - len(rows))))
+    return rows
+
+
+async def states_of_range(
+    session: AsyncSession, model: Subject, basis: Basis, start: datetime, end: datetime
+) -> list[str]:
+    """Every candidate of a range (all units), as the JSON text of its state: what the range's
+    counts are computed from, in a worker process."""
+    text_state = cast(model.state, Text)
+    may_count = [model.received_at < end, *_can_count(model)]
+    if basis is Basis.RECEIPT:
+        may_count.append(model.received_at >= start)
+    else:
+        may_count.append(
+            or_(
+                model.received_at >= start,
+                model.next_transition_at.is_not(None),
+                and_(
+                    model.next_transition_at.is_(None),
+                    model.received_at.is_not(None),
+                    finished_span(model).op("@>")(start),
+                ),
             )
         )
-    rows = await session.scalars(
-        select(Dossier).where(*conditions).order_by(Dossier.received_at, Dossier.dossier_code)
-    )
-    return list(rows)
+    return list(await session.scalars(select(text_state).where(*may_count)))
 
 
-async def feedback_in(
-    session: AsyncSession, unit_code: str | None, received_from: datetime | None, end: datetime
-) -> list[Feedback]:
-    """Feedback that may count in a period: received before its end (and, unless
-    `received_from` is None, not before that). The rules decide which do."""
-    conditions = [Feedback.received_at < end]
-    if received_from is not None:
-        conditions.append(Feedback.received_at >= received_from)
-    if unit_code is not None:
-        conditions.append(Feedback.unit_code == unit_code)
-    rows = await session.scalars(
-        select(Feedback).where(*conditions).order_by(Feedback.received_at, Feedback.feedback_id)
-    )
-    return list(rows)
+async def cell(
+    session: AsyncSession, period_key: str, unit_code: str, indicator_id: str
+) -> Ratio | None:
+    """One kept count, summed over the scoring partitions (None if nothing was ever counted)."""
+    row = (
+        await session.execute(
+            select(func.sum(IndicatorCount.numerator), func.sum(IndicatorCount.denominator)).where(
+                IndicatorCount.period_key == period_key,
+                IndicatorCount.unit_code == unit_code,
+                IndicatorCount.indicator_id == indicator_id,
+            )
+        )
+    ).one()
+    numerator, denominator = row
+    return None if denominator is None else Ratio(int(numerator), int(denominator))

@@ -3,22 +3,25 @@ overdue dossiers."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from services.api import audits, schemas
 from services.api.deps import (
     AuditDep,
     BoardDep,
     ClockDep,
+    CursorParam,
+    PageParam,
+    PageSizeParam,
     PeriodIfGivenDep,
     SessionDep,
     UnitDep,
     WorkdaysDep,
+    paging,
 )
 from services.api.endpoints.scores import CONDITIONAL, ERRORS
 from services.api.rendered import conditional_headers, holds, not_modified
+from shared.rules.members import Part
 from shared.scores import repository as scores_repository
 
 router = APIRouter(tags=["audits"])
@@ -32,20 +35,24 @@ async def unit_overdue(
     clock: ClockDep,
     unit: UnitDep,
     period: PeriodIfGivenDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorParam = None,
+    page: PageParam = None,
+    page_size: PageSizeParam = 50,
 ) -> schemas.OverduePage | Response:
-    """Dossiers overdue or in progress past their due date, most overdue first."""
+    """Dossiers overdue or in progress past their due date, most overdue first; the next page
+    from `next_cursor`."""
     now = clock.now()
+    listed = paging(Part.DENOMINATOR, page_size, cursor, page)
     position = await scores_repository.progress(session)
     # overdue_by is given to the minute, so a poll within the same minute can get a 304.
     stamp = f"{position.events_applied}.{position.as_of.timestamp()}" if position else "0"
     key = period.key if period else None
-    tag = f'W/"overdue.{unit.code}.{key}.{page}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
+    where = cursor or page or 1
+    tag = f'W/"overdue.{unit.code}.{key}.{where}.{page_size}.{stamp}.{int(now.timestamp() // 60)}"'
     if holds(request, tag):
         return not_modified(tag)
     response.headers.update(conditional_headers(tag))
-    return await audits.overdue(session, unit, period, page, page_size, now)
+    return await audits.overdue(session, unit, period, listed, now)
 
 
 @router.get(
@@ -56,7 +63,8 @@ async def unit_overdue(
 async def indicator_dossiers(
     session: SessionDep, board: BoardDep, clock: ClockDep, audit: AuditDep
 ) -> schemas.AuditPage[schemas.AuditItem]:
-    """The dossiers counted in an indicator's denominator (or numerator) for a unit and period."""
+    """The dossiers counted in an indicator's denominator (or numerator, or shortfall) for a unit
+    and period; the next page from `next_cursor`."""
     return await audits.dossiers(session, board, audit, clock.now())
 
 
