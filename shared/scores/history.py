@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, func, select
@@ -146,4 +146,4 @@ def period_on(calendar: Calendar, name_or_key: str, day: date) -> Period:
 
 def end_of(calendar: Calendar, day: date) -> datetime:
     """The instant a day's counts stand at: the midnight that ends it."""
-    return datetime.combine(day + timedelta(days=1), time.min, calendar.tz)
+    return datetime.combine(day + timedelta(days=1), time.min, calendar.tz).astimezone(UTC)
