@@ -80,7 +80,7 @@ class ScoringService:
         batch_size: int,
         province_name: str,
         dossier_alerts: DossierAlerts,
-        restate_days: int = 14,
+        restate_days: int = 10,
     ) -> None:
         self.dossier_alerts = dossier_alerts
         self.restate_days = restate_days
@@ -197,21 +197,24 @@ class ScoringService:
         if new_units or any(by_kind[kind] for kind in CATALOGUE_KINDS):
             periods.add(CATALOGUE_VERSION)
         closed = self._closed_periods(periods, now)
-        versions = await repository.bump_periods(session, periods, closed, now, share.writes_to)
+        # The midnights' re-evaluations may have written to another partition (see
+        # _close_days): each partition's versions are its own.
+        bumps = {share.writes_to: (periods, closed)}
         if closing.partition is not None and closing.periods:
-            # The midnights' re-evaluations wrote to a partition of their own (see _close_days).
-            versions += await repository.bump_periods(
-                session, closing.periods, closing.closed, now, closing.partition
-            )
+            keys, ended = bumps.setdefault(closing.partition, (set(), set()))
+            keys |= closing.periods
+            ended |= closing.closed
         caught_up = len(rows) < self.batch_size
         written = {**closing.rows, **{row.dossier_code: row for row in dossier_step.rows}}
         found = await self._record_alerts(
             session, share, stepped, list(written.values()), now, caught_up
         )
         self._advance(stepped, reached, self._applied(share, rows), now)
-        await repository.notify_versions(
-            session, VersionsMoved(share.writes_to, tuple(versions), now)
-        )
+        for partition, (keys, ended) in bumps.items():
+            versions = await repository.bump_periods(session, keys, ended, now, partition)
+            await repository.notify_versions(
+                session, VersionsMoved(partition, tuple(versions), now)
+            )
         await session.flush()
         return StepReport(
             len(rows),
@@ -302,7 +305,7 @@ class ScoringService:
         if not (dossiers or feedback) or self.restate_days == 0:
             return Late(dossiers, feedback, [])
         since = min([*dossiers.values(), *feedback.values()])
-        first = max(since.astimezone(calendar.tz).date(), today - timedelta(self.restate_days))
+        first = max(since.astimezone(calendar.tz).date(), today - timedelta(days=self.restate_days))
         closed = await repository.days_closed(session, sorted(stepped), first)
         return Late(dossiers, feedback, [history.day_end(calendar, d) for d in closed if d < today])
 
