@@ -428,3 +428,47 @@ class WebhookDelivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
     )
+
+
+class ScoreHistory(Base):
+    """A unit's counts in a running period as they stood at the end of a local day, as one
+    scoring partition held them: `{indicator or activity cell: [numerator, denominator]}`. Written
+    by the step that closes the day, in the transaction of the counts it copies; the day's counts
+    are the sum over partitions, like `indicator_counts`."""
+
+    __tablename__ = "score_history"
+
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partition: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    counts: Mapped[dict[str, list[int]]] = mapped_column(JSONB)
+
+
+class HistoryDay(Base):
+    """A local day closed by one scoring partition: a day is in the history once every
+    partition has closed it."""
+
+    __tablename__ = "history_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    partition: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # The events the partition had applied when it closed the day (what `verify` replays).
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    # The instant the step that closed it ran (the day's counts are evaluated at its midnight).
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryRestatement(Base):
+    """What events applied after a day closed changed in its counts, as a delta
+    (`{indicator or activity cell: [numerator, denominator]}`), dated by the step that applied
+    them: the recorded history is never rewritten."""
+
+    __tablename__ = "history_restatements"
+
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partition: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    restated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    counts: Mapped[dict[str, list[int]]] = mapped_column(JSONB)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -33,6 +33,7 @@ from shared.methodology import Methodologies, Methodology
 from shared.periods import Calendar, Period
 from shared.rules.members import Part
 from shared.scores.board import CatalogueCache, ScoreBoard
+from shared.scores.history import View, period_on
 from shared.scores.repository import UnitRecord
 from shared.workdays import WorkingCalendar
 
@@ -317,3 +318,42 @@ async def read_access(settings: SettingsDep, keys: KeysDep, presented: Presented
     """Of the read routes: open, unless the deployment asks for keys with the scope `read`."""
     if settings.api_read_key_required:
         await authorize(keys, presented, Scope.READ)
+
+
+AsOfParam = Annotated[
+    date | None,
+    Query(
+        description="A closed local day: the period as it stood at the end of that day, from "
+        "the history (a kind names the period running that day)",
+        examples=["2026-11-20"],
+    ),
+]
+ViewParam = Annotated[
+    View,
+    Query(
+        description="recorded: as the day's end showed it; restated: with the events applied "
+        "since that occurred before its end"
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodAt:
+    """A period, now (`day` None) or as it stood at the end of a closed day."""
+
+    period: Period
+    day: date | None
+
+
+async def _period_at(
+    calendar: CalendarDep,
+    clock: ClockDep,
+    period: PeriodParam = "month",
+    as_of: AsOfParam = None,
+) -> PeriodAt:
+    if as_of is None:
+        return PeriodAt(calendar.resolve(period, clock.now()), None)
+    return PeriodAt(period_on(calendar, period, as_of), as_of)
+
+
+PeriodAtDep = Annotated[PeriodAt, Depends(_period_at)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
@@ -381,3 +381,117 @@ class DeliveryPage(_Schema):
 
 class Retried(_Schema):
     requeued: int
+
+
+class HistoryIndicator(_Schema):
+    id: str = Field(examples=["2.1"])
+    numerator: int = Field(examples=[9649])
+    denominator: int = Field(examples=[10000])
+    rate: float | None = Field(examples=[96.49])
+    points: float = Field(examples=[19.3])
+
+
+class HistoryDayOut(_Schema):
+    """A unit's score in the period running on a day, as it stood at the end of that day."""
+
+    day: date = Field(examples=["2025-09-22"])
+    period: str = Field(description="The period running that day.", examples=["2025-Q3"])
+    total: float = Field(examples=[88.5])
+    rank: int | None = Field(description="Among the units of its level; null for the province.")
+    groups: dict[str, float] = Field(
+        examples=[
+            {"CKMB": 15.77, "TDGQ": 19.3, "CLGQ": 8.31, "TTTT": 10, "MDHL": 17.86, "MDSH": 17.26}
+        ]
+    )
+    restated_at: datetime | None = Field(
+        description="When an event applied after the day closed, but that occurred before its "
+        "end, last changed the day's counts (whatever the view)."
+    )
+    indicators: list[HistoryIndicator] | None = Field(
+        default=None, description="With `indicators=true`."
+    )
+
+
+class UnitHistory(_Schema):
+    unit: UnitOut
+    period: str = Field(
+        description="As asked: a kind (the period of that kind running each day) or a key.",
+        examples=["quarter"],
+    )
+    view: str = Field(
+        description="recorded: as each day's end showed it; restated: with the late events "
+        "applied since.",
+        examples=["recorded"],
+    )
+    methodology: str = Field(examples=["qd766-portal-2026"])
+    days: list[HistoryDayOut]
+
+
+class ComparedValue(_Schema):
+    """A row's numbers at one date; null where the row has none (a group has no counts)."""
+
+    numerator: int | None = Field(default=None, examples=[9649])
+    denominator: int | None = Field(default=None, examples=[10000])
+    rate: float | None = Field(default=None, examples=[96.49])
+    points: float | None = Field(default=None, examples=[19.3])
+
+
+class ComparedChange(_Schema):
+    """The second date minus the first (the letter's "Tăng (+)/Giảm (-)")."""
+
+    numerator: int | None = Field(default=None, examples=[-172])
+    rate: float | None = Field(default=None, examples=[-1.72])
+    points: float | None = Field(default=None, examples=[-0.05])
+
+
+class ComparisonRow(_Schema):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    stt: str | None = Field(
+        description="The letter's numbering (I, 1, 7.1); null for a row it does not have.",
+        examples=["5"],
+    )
+    kind: str = Field(description="section, group, indicator or complement.", examples=["group"])
+    code: str = Field(description="A group's code or an indicator's id.", examples=["2.1"])
+    label: str = Field(examples=["Tỷ lệ hồ sơ xử lý đúng hạn"])
+    max_points: float | None = Field(examples=[20])
+    from_: ComparedValue = Field(alias="from")
+    to: ComparedValue
+    change: ComparedChange
+
+
+class ComparedStanding(_Schema):
+    total: float = Field(examples=[88.51])
+    rank: int | None = Field(description="Among the units of its level; null for the province.")
+
+
+class ComparedUnit(_Schema):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    unit: UnitOut
+    from_: ComparedStanding = Field(alias="from")
+    to: ComparedStanding
+    total_change: float = Field(examples=[0.01])
+    rank_change: int | None = Field(description="Places gained (negative: lost).", examples=[0])
+    rows: list[ComparisonRow]
+
+
+class ComparedDay(_Schema):
+    day: date = Field(examples=["2025-09-22"])
+    period: str = Field(description="The period compared on that day.", examples=["2025"])
+    restated_at: datetime | None
+
+
+class Comparison(_Schema):
+    """Phụ lục I: every unit's groups and indicators on two dates, and the change."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    title: str = Field(examples=["SỐ LIỆU BỘ CHỈ SỐ … TỪ NGÀY 22/09/2025 ĐẾN NGÀY 29/09/2025"])
+    view: str = Field(examples=["recorded"])
+    methodology: str = Field(examples=["qd766-portal-2026"])
+    from_: ComparedDay = Field(alias="from")
+    to: ComparedDay
+    units: list[ComparedUnit] = Field(
+        description="The province first, then the departments and the communes, by code."
+    )

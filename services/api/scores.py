@@ -101,8 +101,8 @@ async def unit_detail(
     # Ranked among the units of its level; the province is alone at its level.
     directory = await board.catalogue.load(session, versions.catalogue)
     peers = directory.by_level.get(unit.level, [unit]) if unit.level else [unit]
-    now = _of(unit, rank(board.methodology, current.scores, peers))
-    then = _of(unit, rank(board.methodology, previous.scores, peers))
+    now = standing_of(unit, rank(board.methodology, current.scores, peers))
+    then = standing_of(unit, rank(board.methodology, previous.scores, peers))
     return schemas.UnitDetail(
         unit=unit_out(unit),
         period=period_out(period, current.state.restated_at),
@@ -117,15 +117,15 @@ async def unit_detail(
             )
             for g in now.score.groups
         ],
-        indicators=[_indicator_out(board, unit.code, period, i) for i in now.score.indicators],
+        indicators=[indicator_out(board, unit.code, period, i) for i in now.score.indicators],
     )
 
 
-def _of(unit: UnitRecord, ranked: list[Ranked]) -> Ranked:
+def standing_of(unit: UnitRecord, ranked: list[Ranked]) -> Ranked:
     return next(r for r in ranked if r.unit.code == unit.code)
 
 
-def _indicator_out(
+def indicator_out(
     board: ScoreBoard, code: str, period: Period, score: IndicatorScore
 ) -> schemas.IndicatorOut:
     """An indicator's numbers, and where the dossiers, procedures or feedback behind them are."""

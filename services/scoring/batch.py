@@ -169,14 +169,7 @@ class Scorer(Generic[RowT]):
             for payload in payloads:
                 self.rules.apply(state, payload)
             unit, new, row = self.rules.evaluate(code, state, now)
-            if old_unit == unit:
-                if unit is not None:
-                    deltas.add_difference(unit, new, old)
-            else:  # moved to another unit (a correction): out of one, into the other
-                if old_unit is not None:
-                    deltas.add_difference(old_unit, NOTHING, old)
-                if unit is not None:
-                    deltas.add_difference(unit, new, NOTHING)
+            add_change(deltas, old_unit, old, unit, new)
             self._remember(code, now, unit, new)
             if unit:
                 result.units_seen.add(unit)
@@ -203,6 +196,24 @@ class Scorer(Generic[RowT]):
         self._written[(code, at)] = (unit_code, contribution)
         while len(self._written) > self.memo_size:
             del self._written[next(iter(self._written))]
+
+
+def add_change(
+    deltas: DeltaSum,
+    old_unit: str | None,
+    old: Contribution,
+    unit: str | None,
+    new: Contribution,
+) -> None:
+    """Add a subject's change of contribution, from `old` in `old_unit` to `new` in `unit`."""
+    if old_unit == unit:
+        if unit is not None:
+            deltas.add_difference(unit, new, old)
+    else:  # moved to another unit (a correction): out of one, into the other
+        if old_unit is not None:
+            deltas.add_difference(old_unit, NOTHING, old)
+        if unit is not None:
+            deltas.add_difference(unit, new, NOTHING)
 
 
 @contextmanager

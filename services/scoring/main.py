@@ -61,6 +61,7 @@ def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
         settings.scoring_batch_size,
         settings.province_name,
         build_dossier_alerts(settings),
+        settings.scoring_history_restate_days,
     )
 
 

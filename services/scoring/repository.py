@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +21,8 @@ from shared.models import (
     Dossier,
     Event,
     Feedback,
+    HistoryDay,
+    HistoryRestatement,
     IndicatorCount,
     PeriodVersion,
     Procedure,
@@ -575,3 +577,119 @@ async def all_counts(session: AsyncSession) -> dict[CountKey, tuple[int, int]]:
 async def last_stored_seq(session: AsyncSession) -> int:
     """The newest event's sequence number: every event up to it is visible (see `fetch_events`)."""
     return int(await session.scalar(select(func.coalesce(func.max(Event.seq), 0))) or 0)
+
+
+# A day's snapshot: the partitions' counts of the running periods, one row per unit and period
+# (a compact row beats a row per indicator: see the README's history costs). Partition 0 also
+# copies the rows of partitions beyond the configured count (left by a larger setting, written
+# by no one since), so that the sum over partitions is the whole.
+_SNAPSHOT = """
+INSERT INTO score_history (period_key, day, unit_code, partition, counts)
+SELECT period_key, $1::date, unit_code, partition,
+       jsonb_object_agg(indicator_id, jsonb_build_array(numerator, denominator))
+FROM indicator_counts
+WHERE period_key = ANY($2::text[])
+  AND (partition = ANY($3::smallint[]) OR ($4 AND partition >= $5))
+  AND (numerator <> 0 OR denominator <> 0)
+GROUP BY period_key, unit_code, partition
+"""
+
+
+async def close_day(
+    session: AsyncSession,
+    day: date,
+    periods: Sequence[str],
+    partitions: Sequence[int],
+    count: int,
+    last_seq: int,
+    closed_at: datetime,
+) -> None:
+    """Copy `partitions`' counts of `periods` as they stand into the history of `day`, and
+    record that they closed it. A second close of a day by a partition is a bug: the keys
+    refuse it."""
+    connection = await driver_connection(session)
+    await connection.execute(
+        _SNAPSHOT, day, list(periods), list(partitions), 0 in partitions, count
+    )
+    await session.execute(
+        insert(HistoryDay),
+        [
+            {"day": day, "partition": p, "last_seq": last_seq, "closed_at": closed_at}
+            for p in sorted(partitions)
+        ],
+    )
+
+
+async def days_closed(session: AsyncSession, partitions: Sequence[int], since: date) -> list[date]:
+    """The days since `since` that any of `partitions` has closed."""
+    result = await session.scalars(
+        select(HistoryDay.day)
+        .distinct()
+        .where(HistoryDay.partition.in_(list(partitions)), HistoryDay.day >= since)
+        .order_by(HistoryDay.day)
+    )
+    return list(result)
+
+
+async def add_restatements(
+    session: AsyncSession,
+    changes: Mapping[date, CountDeltas],
+    partition: int,
+    restated_at: datetime,
+) -> None:
+    """What a step's late events changed in closed days, dated by the step."""
+    rows: dict[tuple[date, str, str], dict[str, list[int]]] = {}
+    for day, deltas in changes.items():
+        for (unit, period, indicator), counts in deltas.items():
+            rows.setdefault((day, period, unit), {})[indicator] = list(counts)
+    if not rows:
+        return
+    await session.execute(
+        insert(HistoryRestatement),
+        [
+            {
+                "period_key": period,
+                "day": day,
+                "unit_code": unit,
+                "partition": partition,
+                "restated_at": restated_at,
+                "counts": counts,
+            }
+            for (day, period, unit), counts in sorted(rows.items())
+        ],
+    )
+
+
+async def history_days(session: AsyncSession, day: date) -> dict[int, HistoryDay]:
+    """The partitions' closes of `day`."""
+    rows = await session.scalars(select(HistoryDay).where(HistoryDay.day == day))
+    return {row.partition: row for row in rows}
+
+
+async def latest_closed_day(session: AsyncSession, count: int) -> date | None:
+    """The newest day every one of `count` partitions has closed."""
+    return await session.scalar(
+        select(HistoryDay.day)
+        .where(HistoryDay.partition < count)
+        .group_by(HistoryDay.day)
+        .having(func.count() == count)
+        .order_by(HistoryDay.day.desc())
+        .limit(1)
+    )
+
+
+async def history_counts(
+    session: AsyncSession, day: date, periods: Sequence[str]
+) -> dict[CountKey, tuple[int, int]]:
+    """The recorded counts of `day` (summed over partitions), cells that are not zero."""
+    connection = await driver_connection(session)
+    rows = await connection.fetch(
+        "SELECT h.unit_code, h.period_key, c.key, sum((c.value->>0)::bigint),"
+        " sum((c.value->>1)::bigint)"
+        " FROM score_history h, jsonb_each(h.counts) c"
+        " WHERE h.day = $1 AND h.period_key = ANY($2::text[])"
+        " GROUP BY h.unit_code, h.period_key, c.key",
+        day,
+        list(periods),
+    )
+    return {(u, p, i): (int(n), int(d)) for u, p, i, n, d in rows if (n, d) != (0, 0)}

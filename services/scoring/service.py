@@ -8,23 +8,32 @@ others, so that every step reads one run of the store for all the partitions it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring import repository
+from services.scoring import history, repository
 from services.scoring.alerts import SCAN_GRANULARITY, DossierAlerts
-from services.scoring.batch import DossierRow, DossierScorer, FeedbackRow, Scorer, merge_deltas
+from services.scoring.batch import (
+    DossierRow,
+    DossierScorer,
+    FeedbackRow,
+    Scorer,
+    StoredState,
+    merge_deltas,
+)
 from services.scoring.repository import Share
 from shared.alerts import repository as alerts
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition
-from shared.rules.dossier import procedure_of
+from shared.rules.contributions import CountDeltas
+from shared.rules.dossier import State, procedure_of
 from shared.versions import VersionsMoved
 
 log = structlog.get_logger()
@@ -48,6 +57,20 @@ class StepReport:
 IDLE = StepReport(0, 0, 0)
 
 
+@dataclass(slots=True)
+class Closing:
+    """The days a step closed before applying its events (see `history`)."""
+
+    ends: list[history.DayEnd] = field(default_factory=list)
+    # The dossiers re-evaluated at the midnights, as last written.
+    rows: dict[str, DossierRow] = field(default_factory=dict)
+    subjects: int = 0
+    # The periods whose counts the re-evaluations changed, and the partition they wrote to.
+    periods: set[str] = field(default_factory=set)
+    closed: set[str] = field(default_factory=set)
+    partition: int | None = None
+
+
 class ScoringService:
     def __init__(
         self,
@@ -57,8 +80,10 @@ class ScoringService:
         batch_size: int,
         province_name: str,
         dossier_alerts: DossierAlerts,
+        restate_days: int = 10,
     ) -> None:
         self.dossier_alerts = dossier_alerts
+        self.restate_days = restate_days
         # Whether the overdue dossiers of the last `max_age` need looking at again: after a start
         # and after catching up, when the alerts of the steps in between were held back.
         self._recheck_overdue = True
@@ -101,13 +126,17 @@ class ScoringService:
         # Each step evaluates at its own instant, later than the last of every partition it
         # covers: the counts never go back in time, and (subject, evaluated_at) names one state.
         now = max(self.clock.now(), max(p.as_of for p in stepped.values()) + _TICK)
+        # The days that ended since the last step close first, before any event is applied.
+        closing = await self._close_days(session, share, stepped, behind, now)
+        if closing.ends:
+            now = max(now, closing.ends[-1].at + _TICK)
         # Read first: every event up to it is visible to the reads below.
         bound = min([await repository.last_stored_seq(session), *ahead])
         rows = await repository.fetch_events(session, share, behind, bound, self.batch_size)
         # A share may have no event in a run of the store: it has still read the run.
         reached = rows[-1].seq if len(rows) == self.batch_size else bound
         due_dossiers, due_feedback = await repository.fetch_due(session, share, now)
-        if not rows and not due_dossiers and not due_feedback:
+        if not rows and not due_dossiers and not due_feedback and not closing.subjects:
             found = await self._record_alerts(session, share, stepped, [], now, caught_up=True)
             for position in stepped.values():
                 position.last_seq = reached
@@ -130,8 +159,30 @@ class ScoringService:
         procedures = {p["procedure_code"] for p in by_kind["dossier"] if "procedure_code" in p}
         procedures.update(filter(None, (procedure_of(r.state) for r in dossiers.values())))
         self.scorer.use_catalogue(await repository.procedure_facts(session, procedures))
+        late = await self._late(session, stepped, by_kind, now)
+        before_dossiers = _copies(dossiers, late.dossiers)
+        before_feedback = _copies(feedback, late.feedback)
         dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
         feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)
+        if late.days:
+            await self._restate(
+                session,
+                share,
+                late,
+                before_dossiers,
+                {
+                    r.dossier_code: r.state
+                    for r in dossier_step.rows
+                    if r.dossier_code in late.dossiers
+                },
+                before_feedback,
+                {
+                    r.feedback_id: r.state
+                    for r in feedback_step.rows
+                    if r.feedback_id in late.feedback
+                },
+                now,
+            )
 
         new_units = await repository.ensure_units(
             session, dossier_step.units_seen | feedback_step.units_seen
@@ -145,28 +196,160 @@ class ScoringService:
         # are cached on the catalogue's version.
         if new_units or any(by_kind[kind] for kind in CATALOGUE_KINDS):
             periods.add(CATALOGUE_VERSION)
-        closed = {
-            key
-            for key in periods
-            if key != CATALOGUE_VERSION and self.scorer.calendar.parse(key).end <= now
-        }
-        versions = await repository.bump_periods(session, periods, closed, now, share.writes_to)
+        closed = self._closed_periods(periods, now)
+        # The midnights' re-evaluations may have written to another partition (see
+        # _close_days): each partition's versions are its own.
+        bumps = {share.writes_to: (periods, closed)}
+        if closing.partition is not None and closing.periods:
+            keys, ended = bumps.setdefault(closing.partition, (set(), set()))
+            keys |= closing.periods
+            ended |= closing.closed
         caught_up = len(rows) < self.batch_size
+        written = {**closing.rows, **{row.dossier_code: row for row in dossier_step.rows}}
         found = await self._record_alerts(
-            session, share, stepped, dossier_step.rows, now, caught_up
+            session, share, stepped, list(written.values()), now, caught_up
         )
         self._advance(stepped, reached, self._applied(share, rows), now)
-        await repository.notify_versions(
-            session, VersionsMoved(share.writes_to, tuple(versions), now)
-        )
+        for partition, (keys, ended) in bumps.items():
+            versions = await repository.bump_periods(session, keys, ended, now, partition)
+            await repository.notify_versions(
+                session, VersionsMoved(partition, tuple(versions), now)
+            )
         await session.flush()
         return StepReport(
             len(rows),
-            len(due_dossiers) + len(due_feedback),
+            len(due_dossiers) + len(due_feedback) + closing.subjects,
             len(dossier_step.rows) + len(feedback_step.rows),
             found,
             partial=bool(ahead),
         )
+
+    def _closed_periods(self, periods: Iterable[str], at: datetime) -> set[str]:
+        """Of `periods`, those that had ended by `at`: a change to one is a restatement."""
+        return {
+            key
+            for key in periods
+            if key != CATALOGUE_VERSION and self.scorer.calendar.parse(key).end <= at
+        }
+
+    async def _close_days(
+        self,
+        session: AsyncSession,
+        share: Share,
+        stepped: Mapping[int, ScoringPosition],
+        last_seq: int,
+        now: datetime,
+    ) -> Closing:
+        """Close every day that ended in `(as_of, now]` of the stepped partitions: re-evaluate
+        at its midnight the subjects due by then, copy the counts of the periods running that
+        day, and move the partitions' instant to the midnight. Nothing of the step's events is
+        applied yet, so each snapshot is the counts at the end of its day."""
+        calendar = self.scorer.calendar
+        closing = Closing()
+        for end in history.day_ends(calendar, min(p.as_of for p in stepped.values()), now):
+            crossing = sorted(k for k, p in stepped.items() if p.as_of < end.at)
+            # The partition whose snapshot the re-evaluations must reach: one that closes now.
+            closing.partition = min(crossing)
+            await self._reevaluate_at(session, share, end.at, closing)
+            await repository.close_day(
+                session,
+                end.day,
+                history.running_periods(calendar, self.scorer.kinds, end.day),
+                crossing,
+                share.count,
+                last_seq,
+                self.clock.now(),
+            )
+            for partition in crossing:
+                stepped[partition].as_of = end.at
+            closing.ends.append(end)
+        return closing
+
+    async def _reevaluate_at(
+        self, session: AsyncSession, share: Share, at: datetime, closing: Closing
+    ) -> None:
+        due_dossiers, due_feedback = await repository.fetch_due(session, share, at)
+        if not due_dossiers and not due_feedback:
+            return
+        dossiers = await repository.load_dossiers(session, due_dossiers)
+        feedback = await repository.load_feedback(session, due_feedback)
+        procedures = set(filter(None, (procedure_of(r.state) for r in dossiers.values())))
+        self.scorer.use_catalogue(await repository.procedure_facts(session, procedures))
+        dossier_step = self.scorer.step(dossiers, [], due_dossiers, at)
+        feedback_step = self.feedback.step(feedback, [], due_feedback, at)
+        await repository.save_dossiers(session, dossier_step.rows)
+        await repository.save_feedback(session, feedback_step.rows)
+        deltas = merge_deltas(dossier_step.deltas, feedback_step.deltas)
+        assert closing.partition is not None
+        await repository.add_counts(session, deltas, closing.partition)
+        changed = {period for _, period, _ in deltas}
+        closing.periods |= changed
+        closing.closed |= self._closed_periods(changed, at)
+        closing.rows.update((row.dossier_code, row) for row in dossier_step.rows)
+        closing.subjects += len(due_dossiers) + len(due_feedback)
+
+    async def _late(
+        self,
+        session: AsyncSession,
+        stepped: Mapping[int, ScoringPosition],
+        by_kind: Mapping[str, list[dict[str, Any]]],
+        now: datetime,
+    ) -> Late:
+        """The step's subjects with events that occurred before the start of today, when days
+        after those events are closed and within the restatement window."""
+        calendar = self.scorer.calendar
+        today = now.astimezone(calendar.tz).date()
+        start_of_today = datetime.combine(today, time.min, calendar.tz)
+        dossiers = _earliest(by_kind["dossier"], "dossier_code", start_of_today)
+        feedback = _earliest(by_kind["feedback"], "feedback_id", start_of_today)
+        if not (dossiers or feedback) or self.restate_days == 0:
+            return Late(dossiers, feedback, [])
+        since = min([*dossiers.values(), *feedback.values()])
+        first = max(since.astimezone(calendar.tz).date(), today - timedelta(days=self.restate_days))
+        closed = await repository.days_closed(session, sorted(stepped), first)
+        return Late(dossiers, feedback, [history.day_end(calendar, d) for d in closed if d < today])
+
+    async def _restate(
+        self,
+        session: AsyncSession,
+        share: Share,
+        late: Late,
+        before_dossiers: Mapping[str, State | None],
+        after_dossiers: Mapping[str, State],
+        before_feedback: Mapping[str, State | None],
+        after_feedback: Mapping[str, State],
+        now: datetime,
+    ) -> None:
+        calendar = self.scorer.calendar
+        periods = {
+            end.day: history.running_periods(calendar, self.scorer.kinds, end.day)
+            for end in late.days
+        }
+        province = self.scorer.province_code
+        by_dossiers = history.restatements(
+            self.scorer.rules,
+            province,
+            before_dossiers,
+            after_dossiers,
+            late.dossiers,
+            late.days,
+            periods,
+        )
+        by_feedback = history.restatements(
+            self.feedback.rules,
+            province,
+            before_feedback,
+            after_feedback,
+            late.feedback,
+            late.days,
+            periods,
+        )
+        changes: dict[date, CountDeltas] = {}
+        for day in by_dossiers.keys() | by_feedback.keys():
+            merged = merge_deltas(by_dossiers.get(day, {}), by_feedback.get(day, {}))
+            if merged:
+                changes[day] = merged
+        await repository.add_restatements(session, changes, share.writes_to, now)
 
     def _advance(
         self, stepped: Mapping[int, ScoringPosition], reached: int, applied: int, now: datetime
@@ -231,3 +414,34 @@ class ScoringService:
         # Only now: if this transaction fails, the next step looks again.
         self._recheck_overdue = False
         return new
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """A step's subjects with events from before today (the earliest, each), and the closed
+    days those events may restate."""
+
+    dossiers: dict[str, datetime]
+    feedback: dict[str, datetime]
+    days: list[history.DayEnd]
+
+
+def _earliest(
+    payloads: Iterable[dict[str, Any]], key: str, before: datetime
+) -> dict[str, datetime]:
+    earliest: dict[str, datetime] = {}
+    for payload in payloads:
+        occurred = datetime.fromisoformat(payload["occurred_at"])
+        if occurred < before:
+            code = payload[key]
+            earliest[code] = min(occurred, earliest.get(code, occurred))
+    return earliest
+
+
+def _copies(records: Mapping[str, StoredState], codes: Iterable[str]) -> dict[str, State | None]:
+    """The states of `codes` before the step changes them in place (None: a new subject)."""
+    copies: dict[str, State | None] = {}
+    for code in codes:
+        record = records.get(code)
+        copies[code] = None if record is None else orjson.loads(orjson.dumps(record.state))
+    return copies

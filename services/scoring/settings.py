@@ -26,6 +26,9 @@ class ScoringSettings(CommonSettings, OpsSettings):
     scoring_partitions: int = Field(default=8, ge=1, le=1000)
     # How often an instance counts the others and takes or gives up partitions.
     scoring_rebalance_seconds: Seconds = Field(default=timedelta(seconds=1), gt=timedelta(0))
+    # A late event restates the closed days of the history back this many days (older days keep
+    # what they recorded; the period's own counts are restated whatever its age).
+    scoring_history_restate_days: int = Field(default=10, ge=0, le=366)
     # "Due soon": this many working hours (of the office hours below) before the due time.
     scoring_due_soon_working_hours: Hours = Field(
         default=timedelta(hours=8),

@@ -24,7 +24,7 @@ from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules
 from shared.rules.contributions import CountDeltas, with_province
 from shared.rules.members import Basis, range_deltas_of_text
-from shared.scores import repository
+from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
 
@@ -107,6 +107,15 @@ class CatalogueCache:
         return (await self.load(session, states[CATALOGUE_VERSION].version)).units.get(code)
 
 
+@dataclass(frozen=True, slots=True)
+class DayScores:
+    """Every unit's points at the end of a closed day."""
+
+    day: date
+    scores: dict[str, UnitScore]
+    restated_at: datetime | None
+
+
 class ScoreBoard:
     """Points of every unit for a period under one methodology, kept for the last
     `cache_size` (period, version) pairs."""
@@ -169,8 +178,21 @@ class ScoreBoard:
     ) -> dict[str, dict[str, Ratio]]:
         """The period's counts, with the catalogue's indicators computed from its activity."""
         stored = await self.stored_counts(session, period, versions.as_of)
-        rules = await self.catalogue.rules(session, versions.catalogue)
-        end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
+        return await self._with_catalogue(session, stored, period, versions.day, versions.catalogue)
+
+    async def _with_catalogue(
+        self,
+        session: AsyncSession,
+        stored: PeriodCounts,
+        period: Period,
+        day: date,
+        catalogue_version: int,
+    ) -> dict[str, dict[str, Ratio]]:
+        """Stored counts with the catalogue's indicators, as the catalogue (it has no history)
+        gives them at the end of `day`."""
+        rules = await self.catalogue.rules(session, catalogue_version)
+        end_of_day = datetime.combine(day, time.max, self.catalogue.workdays.tz)
+        # A copy: the stored counts may be a range's, cached.
         counts = {unit: dict(ratios) for unit, ratios in stored.indicators.items()}
         catalogue = rules.counts(
             stored.activity, period, end_of_day, self.province_code, units=counts.keys()
@@ -178,6 +200,29 @@ class ScoreBoard:
         for unit, ratios in catalogue.items():
             counts.setdefault(unit, {}).update(ratios)
         return counts
+
+    async def scores_on(
+        self,
+        session: AsyncSession,
+        period: Period,
+        days: Sequence[date],
+        view: history.View,
+        catalogue_version: int,
+    ) -> dict[date, DayScores]:
+        """Every unit's points in a named period as it stood at the end of each of `days`, from
+        the history scoring keeps."""
+        kept = await history.day_counts(session, period.key, days, view)
+        scored: dict[date, DayScores] = {}
+        for day, found in kept.items():
+            counts = await self._with_catalogue(
+                session, found.counts, period, day, catalogue_version
+            )
+            scored[day] = DayScores(
+                day,
+                {unit: score(self.methodology, ratios) for unit, ratios in counts.items()},
+                found.restated_at,
+            )
+        return scored
 
     async def stored_counts(
         self, session: AsyncSession, period: Period, as_of: datetime | None

@@ -7,22 +7,24 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.api import front_cache, repository, schemas, scores
+from services.api import front_cache, history, repository, schemas, scores
 from services.api.deps import (
     BoardDep,
     ClockDep,
     MethodologyParam,
-    PeriodDep,
+    PeriodAtDep,
     ReadsDep,
     SessionDep,
     SettingsDep,
     UnitDep,
+    ViewParam,
     methodology_named,
 )
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
 from shared.scores import repository as scores_repository
+from shared.scores.history import View
 
 router = APIRouter(tags=["scores"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -47,10 +49,18 @@ async def rankings(
     reads: ReadsDep,
     board: BoardDep,
     clock: ClockDep,
-    period: PeriodDep,
+    at: PeriodAtDep,
     level: Annotated[Literal["department", "commune"], Query()] = "department",
+    view: ViewParam = View.RECORDED,
 ) -> schemas.Rankings | Response:
-    """Departments or communes ranked by total score for a period, with group points."""
+    """Departments or communes ranked by total score for a period, with group points; with
+    `as_of`, as the period stood at the end of that day (from the history, with no change)."""
+    period = at.period
+    if at.day is not None:
+        async with reads() as session:
+            return await history.rankings_on(
+                session, board, period, UnitLevel(level.upper()), at.day, view
+            )
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = scores.etag(board, versions, period.key, level)
@@ -71,9 +81,15 @@ async def unit_detail(
     board: BoardDep,
     clock: ClockDep,
     unit: UnitDep,
-    period: PeriodDep,
+    at: PeriodAtDep,
+    view: ViewParam = View.RECORDED,
 ) -> schemas.UnitDetail | Response:
-    """A unit's (or the province's) total, groups and every indicator with its counts."""
+    """A unit's (or the province's) total, groups and every indicator with its counts; with
+    `as_of`, as the period stood at the end of that day (from the history, with no change)."""
+    period = at.period
+    if at.day is not None:
+        async with reads() as session:
+            return await history.unit_detail_on(session, board, unit, period, at.day, view)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = scores.etag(board, versions, period.key, unit.code)

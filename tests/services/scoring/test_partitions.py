@@ -154,7 +154,7 @@ async def applied(db_url: str) -> int:
 
 SCORING_TABLES = (
     "indicator_counts, period_versions, dossiers, feedback, scoring_position, units,"
-    " procedures, publications, alerts"
+    " procedures, publications, alerts, score_history, history_days, history_restatements"
 )
 
 

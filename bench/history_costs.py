@@ -1,0 +1,147 @@
+"""What the history costs: the time to close a day (scoring's snapshot of every unit's counts in
+its five running periods, `repository.close_day`) and the storage it takes per unit per year, for
+100 and 10,000 units; beside it, the same snapshot kept as a row per indicator.
+
+    python -m bench.history_costs [--units 100,10000] [--days 7] [--activity 40]
+
+Each unit holds, in each period, the dossier indicators (as scoring keeps them: 14 cells) and
+`--activity` procedure activity cells (`3.2@…`, `3.5@…`: the catalogue's indicators need them).
+Figures are medians of `--days` closes; storage is measured after them and scaled to 365 days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from bench.stack import require_postgres, scratch_database
+from services.scoring import repository
+from services.scoring.history import running_periods
+from shared.db import create_engine, create_sessionmaker, driver_url
+from shared.periods import ALL_KINDS, Calendar
+
+DOSSIER_CELLS = ("1.4", "2.1", "2.2", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b", "5.4")
+FEEDBACK_CELLS = ("5.1", "5.2", "5.3")
+FIRST_DAY = date(2026, 3, 2)
+# The alternative: one row per cell.
+CELLS_DDL = """
+CREATE TABLE history_cells (
+    period_key varchar(16), day date, unit_code varchar(64), partition smallint,
+    indicator_id varchar(80), numerator bigint, denominator bigint,
+    PRIMARY KEY (period_key, day, unit_code, partition, indicator_id)
+)
+"""
+CELLS_SNAPSHOT = """
+INSERT INTO history_cells
+SELECT period_key, $1::date, unit_code, partition, indicator_id, numerator, denominator
+FROM indicator_counts
+WHERE period_key = ANY($2::text[]) AND (numerator <> 0 OR denominator <> 0)
+"""
+
+
+async def fill(url: str, units: int, activity: int, periods: list[str]) -> int:
+    """indicator_counts for `units` units in `periods`, on partition 0; how many cells."""
+    cells = [*DOSSIER_CELLS, *FEEDBACK_CELLS, *(f"3.2@1.{n:06d}" for n in range(activity))]
+    connection = await asyncpg.connect(driver_url(url))
+    try:
+        rows = [
+            (period, f"UNIT-{u:05d}", cell, 0, 3 + (u + i) % 40, 50 + u % 7)
+            for period in periods
+            for u in range(units)
+            for i, cell in enumerate(cells)
+        ]
+        await connection.copy_records_to_table(
+            "indicator_counts",
+            records=rows,
+            columns=[
+                "period_key",
+                "unit_code",
+                "indicator_id",
+                "partition",
+                "numerator",
+                "denominator",
+            ],
+        )
+        await connection.execute("ANALYZE indicator_counts")
+        await connection.execute(CELLS_DDL)
+        return len(rows)
+    finally:
+        await connection.close()
+
+
+async def measure(url: str, units: int, days: int, activity: int) -> dict[str, float]:
+    calendar = Calendar()
+    periods = running_periods(calendar, ALL_KINDS, FIRST_DAY)
+    cells = await fill(url, units, activity, periods)
+    engine = create_engine(url, application_name="bench-history")
+    sessions = create_sessionmaker(engine)
+    compact: list[float] = []
+    by_cell: list[float] = []
+    try:
+        for n in range(days):
+            day = FIRST_DAY + timedelta(days=n)
+            # The periods of the first day: the counts are the same rows every day here.
+            async with sessions.begin() as session:
+                started = time.perf_counter()
+                await repository.close_day(session, day, periods, [0], 1, n, datetime.now(UTC))
+                await session.flush()
+            compact.append(time.perf_counter() - started)
+            connection = await asyncpg.connect(driver_url(url))
+            try:
+                started = time.perf_counter()
+                await connection.execute(CELLS_SNAPSHOT, day, periods)
+                by_cell.append(time.perf_counter() - started)
+            finally:
+                await connection.close()
+        connection = await asyncpg.connect(driver_url(url))
+        try:
+            await connection.execute("VACUUM ANALYZE score_history")
+            await connection.execute("VACUUM ANALYZE history_cells")
+            sizes = {
+                table: await connection.fetchval(
+                    "SELECT pg_total_relation_size($1::regclass)", table
+                )
+                for table in ("score_history", "history_cells")
+            }
+        finally:
+            await connection.close()
+    finally:
+        await engine.dispose()
+    per_unit_year = {table: size / units / days * 365 for table, size in sizes.items()}
+    return {
+        "cells": cells,
+        "close_ms": statistics.median(compact) * 1000,
+        "cells_close_ms": statistics.median(by_cell) * 1000,
+        "kib_per_unit_year": per_unit_year["score_history"] / 1024,
+        "cells_kib_per_unit_year": per_unit_year["history_cells"] / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", default="100,10000")
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--activity", type=int, default=40)
+    arguments = parser.parse_args()
+    require_postgres()
+    print(
+        "units | counts rows | close a day (compact rows) | (a row per cell)"
+        " | KiB per unit per year (compact) | (a row per cell)"
+    )
+    for units in (int(u) for u in arguments.units.split(",")):
+        with scratch_database("bench_history") as url:
+            found = asyncio.run(measure(url, units, arguments.days, arguments.activity))
+        print(
+            f"{units} | {found['cells']:.0f} | {found['close_ms']:.1f} ms"
+            f" | {found['cells_close_ms']:.1f} ms | {found['kib_per_unit_year']:.0f}"
+            f" | {found['cells_kib_per_unit_year']:.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
