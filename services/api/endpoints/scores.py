@@ -3,7 +3,9 @@ a matching `If-None-Match` with 304 before doing any other work."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -19,9 +21,12 @@ from services.api.deps import (
     UnitDep,
     methodology_named,
 )
+from services.api.exports import tables
+from services.api.exports.formats import FILE_RESPONSES, ExportDep
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
+from shared.periods import Calendar
 from shared.scores import repository as scores_repository
 
 router = APIRouter(tags=["scores"])
@@ -41,30 +46,38 @@ async def methodology(request: Request, version: MethodologyParam = None) -> Met
     return methodology_named(request, version)
 
 
-@router.get("/rankings", response_model=schemas.Rankings, responses=CONDITIONAL)
+@router.get(
+    "/rankings", response_model=schemas.Rankings, responses={**CONDITIONAL, **FILE_RESPONSES}
+)
 async def rankings(
     request: Request,
     reads: ReadsDep,
     board: BoardDep,
     clock: ClockDep,
     period: PeriodDep,
+    export: ExportDep,
     level: Annotated[Literal["department", "commune"], Query()] = "department",
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
-        tag = scores.etag(board, versions, period.key, level)
+        tag = export.tag(scores.etag(board, versions, period.key, level))
         if holds(request, tag):
             return not_modified(tag)
         rendered = await _rendered(request).get_or_render(
-            tag,
+            export.cache_key(tag),
             lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
+            export.renderer(
+                partial(tables.rankings, methodology=board.methodology, tz=_tz(request))
+            ),
         )
     front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
 
 
-@router.get("/units/{code}", response_model=schemas.UnitDetail, responses=CONDITIONAL)
+@router.get(
+    "/units/{code}", response_model=schemas.UnitDetail, responses={**CONDITIONAL, **FILE_RESPONSES}
+)
 async def unit_detail(
     request: Request,
     reads: ReadsDep,
@@ -72,15 +85,20 @@ async def unit_detail(
     clock: ClockDep,
     unit: UnitDep,
     period: PeriodDep,
+    export: ExportDep,
 ) -> schemas.UnitDetail | Response:
     """A unit's (or the province's) total, groups and every indicator with its counts."""
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
-        tag = scores.etag(board, versions, period.key, unit.code)
+        tag = export.tag(scores.etag(board, versions, period.key, unit.code))
         if holds(request, tag):
             return not_modified(tag)
         rendered = await _rendered(request).get_or_render(
-            tag, lambda: scores.unit_detail(session, board, unit, period, versions)
+            export.cache_key(tag),
+            lambda: scores.unit_detail(session, board, unit, period, versions),
+            export.renderer(
+                partial(tables.unit_detail, methodology=board.methodology, tz=_tz(request))
+            ),
         )
     front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
@@ -89,6 +107,11 @@ async def unit_detail(
 def _rendered(request: Request) -> RenderedCache:
     cache: RenderedCache = request.app.state.rendered
     return cache
+
+
+def _tz(request: Request) -> ZoneInfo:
+    calendar: Calendar = request.app.state.calendar
+    return calendar.tz
 
 
 @router.get("/pipeline", response_model=schemas.Pipeline)
