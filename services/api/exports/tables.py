@@ -95,7 +95,7 @@ def unit_detail(body: schemas.UnitDetail, methodology: Methodology, tz: ZoneInfo
     """As the seed letter's Phụ lục I lays a unit out: the total, then each group (I, II, …)
     followed by its indicators, numbered on."""
     rows: list[tuple[Value, ...]] = [
-        ("", "", "", "Tổng điểm", *_NO_COUNTS, body.total, 100.0),
+        (None, None, None, "Tổng điểm", *_NO_COUNTS, body.total, 100.0),
     ]
     number = 0
     for roman, group in zip(_ROMAN, body.groups, strict=False):

@@ -33,7 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # communes, each level by code, then a unit no catalogue event has described; never by count.
 EXPECTED = {
     "D-01": {"NN-late"},
-    "D-02": {"TC-finished-late", "TC-open-late", "TC-two-supplements"},
+    "D-02": {"TC-finished-late", "TC-open-late", "TC-two-supplements", "TC-late-since"},
     "C-01": {"VX-finished-late", "VX-open-late"},
     "C-02": {"HL-open-late"},
     "U-09": {"UK-open-late"},
@@ -44,7 +44,8 @@ def at(day: int, hour: int = 9) -> datetime:
     return datetime(2026, 11, day, hour, tzinfo=TZ)
 
 
-def _events() -> list[dict[str, Any]]:
+def scenario() -> list[dict[str, Any]]:
+    """The units and dossiers of the report's hand-built week."""
     earlier = NOW - 60 * DAY
     return [
         unit_event("C-01", "Phường Vạn Xuân", "COMMUNE", earlier),
@@ -66,6 +67,9 @@ def _events() -> list[dict[str, Any]]:
         dossier_event("TC-late-before", "COMPLETED", at(5), unit_code="D-02"),
         # In progress within its due date.
         received("TC-on-time", at(10), unit_code="D-02", due_in=15 * DAY),
+        # Processed in the window, overdue only since 17/11: the overdue list holds it, so the
+        # report counts it (overdue now, processed in the window: docs/architecture.md).
+        received("TC-late-since", at(12), unit_code="D-02", due_in=5 * DAY),
         # Late, but received after the window's end.
         received("TC-received-after", at(16), unit_code="D-02", due_in=DAY),
         received("NN-late", at(13), unit_code="D-01", due_in=DAY),
@@ -83,7 +87,7 @@ def _events() -> list[dict[str, Any]]:
 @pytest.fixture
 async def api(db_url: str) -> AsyncIterator[harness.ApiClient]:
     clock = ManualClock(NOW)
-    await store(db_url, _events())
+    await store(db_url, scenario())
     await step_until_idle(db_url, clock)
     async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as client:
         yield client
@@ -105,7 +109,7 @@ async def test_the_report_lists_the_overdue_units_as_the_letter_does(
         "COMMUNE",
         None,
     ]
-    assert body["total"] == 8
+    assert body["total"] == 9
     assert body["level"] is None
     assert body["period"]["key"] == "2026-11-09..2026-11-15"
     assert body["period"]["start"] == "2026-11-09T00:00:00+07:00"
@@ -142,7 +146,7 @@ async def test_the_xlsx_holds_the_json_numbers_cell_by_cell(api: harness.ApiClie
         "HỒ SƠ QUÁ HẠN XỬ LÝ TRONG KỲ CỦA CÁC SỞ, BAN, NGÀNH VÀ ỦY BAN NHÂN DÂN CÁC XÃ, PHƯỜNG"
     )
     assert ws["A2"].value == "Từ ngày 09/11/2026 đến ngày 15/11/2026"
-    assert ws["A4"].value == "Tổng số: 8 hồ sơ quá hạn tại 5 đơn vị"
+    assert ws["A4"].value == "Tổng số: 9 hồ sơ quá hạn tại 5 đơn vị"
     assert [ws.cell(6, c).value for c in range(1, 5)] == [
         "STT",
         "Mã đơn vị",
@@ -222,7 +226,7 @@ async def test_the_report_moves_when_scoring_does(db_url: str, api: harness.ApiC
         "/reports/overdue", params=WINDOW, headers={"If-None-Match": first.headers["etag"]}
     )
     assert polled.status_code == 200
-    assert polled.json()["total"] == 9
+    assert polled.json()["total"] == 10
     assert polled.json()["items"][0]["overdue"] == 2
 
 
