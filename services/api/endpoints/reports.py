@@ -13,7 +13,7 @@ from services.api import overdue_report, schemas
 from services.api.deps import CalendarDep, ReadsDep
 from services.api.endpoints.scores import CONDITIONAL
 from services.api.exports import tables
-from services.api.exports.formats import FILE_RESPONSES, ExportDep
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.models import CATALOGUE_VERSION
 from shared.scores.board import CatalogueCache, read_states
@@ -30,7 +30,6 @@ async def overdue(
     request: Request,
     reads: ReadsDep,
     calendar: CalendarDep,
-    export: ExportDep,
     first: Annotated[
         date, Query(alias="from", description="The window's first day", examples=["2025-09-22"])
     ],
@@ -42,11 +41,13 @@ async def overdue(
         Literal["department", "commune"] | None,
         Query(description="Only this level (default: both)"),
     ] = None,
+    file_format: FormatParam = Format.JSON,
 ) -> schemas.OverdueReport | Response:
     """The units with overdue dossiers processed in the window (finished late in it, or still in
     progress past their due date), how many each, departments first then communes in the
     province's order, each count linking to its unit's overdue list for the window."""
     window = calendar.day_range(first, last)
+    export = Export.of(request, file_format)
     catalogue: CatalogueCache = request.app.state.catalogue
     async with reads() as session:
         states, as_of = await read_states(session, request.app.state.live, [CATALOGUE_VERSION])

@@ -22,7 +22,7 @@ from services.api.deps import (
     methodology_named,
 )
 from services.api.exports import tables
-from services.api.exports.formats import FILE_RESPONSES, ExportDep
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
@@ -55,10 +55,11 @@ async def rankings(
     board: BoardDep,
     clock: ClockDep,
     period: PeriodDep,
-    export: ExportDep,
+    file_format: FormatParam = Format.JSON,
     level: Annotated[Literal["department", "commune"], Query()] = "department",
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points."""
+    export = Export.of(request, file_format)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, level))
@@ -85,9 +86,10 @@ async def unit_detail(
     clock: ClockDep,
     unit: UnitDep,
     period: PeriodDep,
-    export: ExportDep,
+    file_format: FormatParam = Format.JSON,
 ) -> schemas.UnitDetail | Response:
     """A unit's (or the province's) total, groups and every indicator with its counts."""
+    export = Export.of(request, file_format)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, unit.code))

@@ -7,10 +7,10 @@ JSON's, marked with the format), so a conditional request for it is a 304 from m
 JSON's, and it is written once per ETag (in a worker thread: a workbook takes milliseconds) and
 kept with the JSON bodies in the `RenderedCache`.
 
-    route ──▶ export.tag(etag) ──▶ 304
-                 └──▶ cache.get_or_render(export.cache_key(tag), build, export.renderer(describe))
-                          renderer: None for JSON (serialized as ever); for a file,
-                                    describe(model) → Table → XLSX or CSV bytes, in a thread
+    route(?format) ──▶ export = Export.of(request, format) ──▶ export.tag(etag) ──▶ 304
+        └──▶ cache.get_or_render(export.cache_key(tag), build, export.renderer(describe))
+               renderer: None for JSON (serialized as ever); for a file,
+                         describe(model) → Table → XLSX or CSV bytes, in a thread
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel
 
 from services.api.exports import csv_text, xlsx
@@ -64,11 +64,20 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """What a request asks a report to be: its format, and where its links point from."""
+    """What a request asks a report to be: its format, and (for a file's links) where from."""
 
     format: Format
-    # The api's address as the request saw it: the XLSX's links are absolute.
-    base_url: str
+    request: Request
+
+    @classmethod
+    def of(cls, request: Request, file_format: Format) -> Export:
+        # A plain object, not a dependency: the JSON path pays no more than a query parameter.
+        return cls(file_format, request)
+
+    @property
+    def base_url(self) -> str:
+        """The api's address as the request saw it: the XLSX's links are absolute."""
+        return str(self.request.base_url)
 
     def tag(self, tag: str) -> str:
         """The representation's ETag: the JSON's own, or it marked with the file's format."""
@@ -117,10 +126,3 @@ def ascii_name(filename: str) -> str:
     letters = "".join(c for c in plain if not unicodedata.combining(c))
     kept = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in letters)
     return "-".join(part for part in kept.split("-") if part) or "report"
-
-
-async def _export(request: Request, file_format: FormatParam = Format.JSON) -> Export:
-    return Export(file_format, str(request.base_url))
-
-
-ExportDep = Annotated[Export, Depends(_export)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
+from starlette.requests import Request
 
 from services.api.exports.formats import Export, Format, ascii_name, disposition, write_file
 from services.api.exports.table import Column, Table, alone
@@ -33,17 +34,22 @@ def test_the_fallback_name_is_plain_ascii(name: str, fallback: str) -> None:
     assert ascii_name(name) == fallback
 
 
+def asked_at(host: str) -> Request:
+    scope = {"type": "http", "scheme": "http", "server": (host, 80), "path": "/", "headers": []}
+    return Request({**scope, "root_path": "", "query_string": b""})
+
+
 def test_each_file_has_its_own_etag_and_cache_key() -> None:
     tag = 'W/"12.11.3.20261120.qd766-portal-2026.2026-W47.department"'
-    json, xlsx, csv = (Export(f, "http://api/") for f in Format)
+    json, xlsx, csv = (Export.of(asked_at("api"), f) for f in Format)
     assert json.tag(tag) == tag
     assert xlsx.tag(tag) == 'W/"12.11.3.20261120.qd766-portal-2026.2026-W47.department.xlsx"'
     assert csv.tag(tag).endswith('.csv"')
     assert json.cache_key(tag) == tag
     # A workbook's links carry the address it was asked at.
-    assert xlsx.cache_key(xlsx.tag(tag)) != Export(Format.XLSX, "http://other/").cache_key(
-        xlsx.tag(tag)
-    )
+    elsewhere = Export.of(asked_at("other"), Format.XLSX)
+    assert xlsx.cache_key(xlsx.tag(tag)) != elsewhere.cache_key(xlsx.tag(tag))
+    assert xlsx.base_url == "http://api/"
     assert json.renderer(lambda model: table()) is None
 
 
