@@ -57,7 +57,7 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON, or with `format` the same numbers as a file "
         "(`Content-Disposition: attachment`)",
-        "content": {media_type: {} for media_type in MEDIA_TYPES.values()},
+        "content": {media_type.split(";")[0]: {} for media_type in MEDIA_TYPES.values()},
     }
 }
 
