@@ -2,8 +2,8 @@
 routing, a dozen dependencies and a handler.
 
 A read route that rendered its response from versions heard from scoring hands it over (`keep`),
-stamped with what the process had heard when the request came in. A later GET of the same path,
-query and `Accept` is answered from it, its 304 or its bytes, while nothing more has been heard,
+stamped with what the process had heard when the request came in. A later GET of the same host,
+path, query and `Accept` is answered from it, its 304 or its bytes, while nothing more has been heard,
 the listener still listens and the local day is the same. Anything heard from scoring (a step's
 commit, a reload, a lost connection) retires every entry at once: coarse, but it needs no
 knowledge of which versions a response depends on, and the next request renders again. Only a
@@ -102,8 +102,10 @@ def keep(request: Request, tag: str, rendered: Rendered, day: date) -> None:
 
 
 def _key(scope: Scope) -> str:
-    accept = Headers(scope=scope).get("accept", "")
-    return f"{scope['path']}?{scope['query_string'].decode('latin-1')}|{accept}"
+    # The host too: a workbook's links hold the address it was asked at.
+    headers = Headers(scope=scope)
+    query = scope["query_string"].decode("latin-1")
+    return f"{headers.get('host', '')}{scope['path']}?{query}|{headers.get('accept', '')}"
 
 
 class FrontCacheMiddleware:

@@ -33,6 +33,7 @@ from services.api.endpoints import (
     comparison,
     history,
     operations,
+    reports,
     scores,
     webhooks,
 )
@@ -137,6 +138,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     app.include_router(alerts.router, dependencies=reads)
     app.include_router(history.router, dependencies=reads)
     app.include_router(comparison.router, dependencies=reads)
+    app.include_router(reports.router, dependencies=reads)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     # Innermost: a poll it answers has passed the metrics, CORS and the guards like any other.

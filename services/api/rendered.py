@@ -11,6 +11,7 @@ import gzip
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import Request, Response
 from pydantic import BaseModel
@@ -19,18 +20,34 @@ from starlette.datastructures import Headers
 # Below this, gzip saves less than the headers and the time it takes.
 GZIP_FROM_BYTES = 1024
 GZIP_LEVEL = 6
+JSON = "application/json"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     body: bytes
     gzipped: bytes | None
+    media_type: str = JSON
+    # The representation's own headers (a file's name), sent with each of its 200s.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def render(model: BaseModel) -> Rendered:
-    body = model.model_dump_json().encode()
-    gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_FROM_BYTES else None
-    return Rendered(body, gzipped)
+    return of_bytes(model.model_dump_json().encode())
+
+
+def of_bytes(
+    body: bytes,
+    media_type: str = JSON,
+    headers: tuple[tuple[str, str], ...] = (),
+    *,
+    compressible: bool = True,
+) -> Rendered:
+    gzipped = None
+    if compressible and len(body) >= GZIP_FROM_BYTES:
+        gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0)
+    return Rendered(body, gzipped, media_type, headers)
 
 
 class RenderedCache:
@@ -46,10 +63,18 @@ class RenderedCache:
             self._kept.move_to_end(key)
         return rendered
 
-    async def get_or_render(self, key: str, build: Callable[[], Awaitable[BaseModel]]) -> Rendered:
+    async def get_or_render(
+        self,
+        key: str,
+        build: Callable[[], Awaitable[ModelT]],
+        export: Callable[[ModelT], Awaitable[Rendered]] | None = None,
+    ) -> Rendered:
+        """The response kept under `key`, else `build`'s model serialized as JSON, or by
+        `export` (a file: `services.api.exports`)."""
         rendered = self.get(key)
         if rendered is None:
-            rendered = self.put(key, render(await build()))
+            model = await build()
+            rendered = self.put(key, render(model) if export is None else await export(model))
         return rendered
 
     def put(self, key: str, rendered: Rendered) -> Rendered:
@@ -89,7 +114,9 @@ def answer(asked: Headers, rendered: Rendered, tag: str) -> Response:
     if rendered.gzipped is not None and _accepts_gzip(asked):
         body = rendered.gzipped
         headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="application/json", headers=headers)
+    if rendered.headers:
+        headers.update(rendered.headers)
+    return Response(body, media_type=rendered.media_type, headers=headers)
 
 
 def conditional_headers(tag: str) -> dict[str, str]:

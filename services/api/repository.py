@@ -286,3 +286,38 @@ async def revoke_key(session: AsyncSession, key_id: str, now: datetime) -> bool:
         .returning(ApiKey.key_id)
     )
     return bool(result.all())
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+def overdue_conditions(
+    unit_code: str | None, active_from: datetime | None, active_before: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Which dossiers the overdue list holds: overdue (as scoring last evaluated them), of one
+    unit or of every unit, optionally only those whose clock ran in a window. The same conditions
+    as `overdue_page`'s, which could take them from here."""
+    conditions: list[ColumnElement[bool]] = [
+        Dossier.outcome.in_(OVERDUE_OUTCOMES),
+        Dossier.unit_code.is_not(None) if unit_code is None else Dossier.unit_code == unit_code,
+    ]
+    if active_from is not None:
+        conditions.append(
+            or_(Dossier.clock_stopped_at.is_(None), Dossier.clock_stopped_at >= active_from)
+        )
+    if active_before is not None:
+        conditions.append(Dossier.received_at < active_before)
+    return conditions
+
+
+async def overdue_counts(
+    session: AsyncSession, *, active_from: datetime, active_before: datetime
+) -> dict[str, int]:
+    """Per unit, how many dossiers its overdue list holds for the window (units with none are
+    left out)."""
+    rows = await session.execute(
+        select(Dossier.unit_code, func.count())
+        .where(*overdue_conditions(None, active_from, active_before))
+        .group_by(Dossier.unit_code)
+    )
+    return {str(unit): int(count) for unit, count in rows.all()}

@@ -495,3 +495,29 @@ class Comparison(_Schema):
     units: list[ComparedUnit] = Field(
         description="The province first, then the departments and the communes, by code."
     )
+
+
+class OverdueReportItem(_Schema):
+    unit: UnitOut
+    overdue: int = Field(
+        description="Its overdue dossiers processed in the window: what the link lists.",
+        examples=[49],
+    )
+    dossiers: str = Field(
+        description="The overdue list of the unit for the window: exactly these dossiers.",
+        examples=["/units/so-tai-chinh/overdue?period=2025-09-22..2025-09-29"],
+    )
+
+
+class OverdueReport(_Schema):
+    """The seed letter's Phụ lục II: the units with overdue dossiers processed in a window of
+    days (finished late in it, or still in progress past their due date), departments first,
+    then communes, each level in the province's order of units."""
+
+    period: PeriodOut = Field(description="The window, as a range of days.")
+    level: str | None = Field(
+        description="department or commune; null for both.", examples=["department"]
+    )
+    as_of: datetime | None = Field(description="The instant the outcomes are evaluated at.")
+    total: int = Field(description="Overdue dossiers of all the listed units.", examples=[73])
+    items: list[OverdueReportItem]

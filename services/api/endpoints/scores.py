@@ -3,7 +3,10 @@ a matching `If-None-Match` with 304 before doing any other work."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -20,13 +23,18 @@ from services.api.deps import (
     ViewParam,
     methodology_named,
 )
+from services.api.exports import tables
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
+from services.api.exports.table import Table
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
+from shared.periods import Calendar
 from shared.scores import repository as scores_repository
 from shared.scores.history import View
 
 router = APIRouter(tags=["scores"])
+ModelT = TypeVar("ModelT", schemas.Rankings, schemas.UnitDetail)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorOut},
     422: {"description": "Invalid parameters"},
@@ -43,38 +51,47 @@ async def methodology(request: Request, version: MethodologyParam = None) -> Met
     return methodology_named(request, version)
 
 
-@router.get("/rankings", response_model=schemas.Rankings, responses=CONDITIONAL)
+@router.get(
+    "/rankings", response_model=schemas.Rankings, responses={**CONDITIONAL, **FILE_RESPONSES}
+)
 async def rankings(
     request: Request,
     reads: ReadsDep,
     board: BoardDep,
     clock: ClockDep,
     at: PeriodAtDep,
+    file_format: FormatParam = Format.JSON,
     level: Annotated[Literal["department", "commune"], Query()] = "department",
     view: ViewParam = View.RECORDED,
 ) -> schemas.Rankings | Response:
     """Departments or communes ranked by total score for a period, with group points; with
     `as_of`, as the period stood at the end of that day (from the history, with no change)."""
     period = at.period
+    export = Export.of(request, file_format)
+    describe = partial(tables.rankings, methodology=board.methodology, tz=_tz(request))
     if at.day is not None:
         async with reads() as session:
-            return await history.rankings_on(
+            model = await history.rankings_on(
                 session, board, period, UnitLevel(level.upper()), at.day, view
             )
+        return await _unkept(export, model, describe)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
-        tag = scores.etag(board, versions, period.key, level)
+        tag = export.tag(scores.etag(board, versions, period.key, level))
         if holds(request, tag):
             return not_modified(tag)
         rendered = await _rendered(request).get_or_render(
-            tag,
+            export.cache_key(tag),
             lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
+            export.renderer(describe),
         )
     front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
 
 
-@router.get("/units/{code}", response_model=schemas.UnitDetail, responses=CONDITIONAL)
+@router.get(
+    "/units/{code}", response_model=schemas.UnitDetail, responses={**CONDITIONAL, **FILE_RESPONSES}
+)
 async def unit_detail(
     request: Request,
     reads: ReadsDep,
@@ -82,21 +99,27 @@ async def unit_detail(
     clock: ClockDep,
     unit: UnitDep,
     at: PeriodAtDep,
+    file_format: FormatParam = Format.JSON,
     view: ViewParam = View.RECORDED,
 ) -> schemas.UnitDetail | Response:
     """A unit's (or the province's) total, groups and every indicator with its counts; with
     `as_of`, as the period stood at the end of that day (from the history, with no change)."""
     period = at.period
+    export = Export.of(request, file_format)
+    describe = partial(tables.unit_detail, methodology=board.methodology, tz=_tz(request))
     if at.day is not None:
         async with reads() as session:
-            return await history.unit_detail_on(session, board, unit, period, at.day, view)
+            model = await history.unit_detail_on(session, board, unit, period, at.day, view)
+        return await _unkept(export, model, describe)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
-        tag = scores.etag(board, versions, period.key, unit.code)
+        tag = export.tag(scores.etag(board, versions, period.key, unit.code))
         if holds(request, tag):
             return not_modified(tag)
         rendered = await _rendered(request).get_or_render(
-            tag, lambda: scores.unit_detail(session, board, unit, period, versions)
+            export.cache_key(tag),
+            lambda: scores.unit_detail(session, board, unit, period, versions),
+            export.renderer(describe),
         )
     front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
@@ -105,6 +128,22 @@ async def unit_detail(
 def _rendered(request: Request) -> RenderedCache:
     cache: RenderedCache = request.app.state.rendered
     return cache
+
+
+async def _unkept(
+    export: Export, model: ModelT, describe: Callable[[ModelT], Table]
+) -> ModelT | Response:
+    """A past day's answer (the history's: no ETag, nothing kept), as JSON or as its file."""
+    render = export.renderer(describe)
+    if render is None:
+        return model
+    rendered = await render(model)
+    return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
+
+
+def _tz(request: Request) -> ZoneInfo:
+    calendar: Calendar = request.app.state.calendar
+    return calendar.tz
 
 
 @router.get("/pipeline", response_model=schemas.Pipeline)
