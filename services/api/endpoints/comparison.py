@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.api import comparison, schemas
 from services.api.deps import BoardDep, PeriodParam, ReadsDep, ViewParam
+from services.api.exports import tables
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
 from shared.scores.history import View
 
 router = APIRouter(tags=["reports"])
@@ -17,17 +20,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/reports/comparison", response_model=schemas.Comparison, responses=ERRORS)
+@router.get(
+    "/reports/comparison",
+    response_model=schemas.Comparison,
+    responses={**ERRORS, **FILE_RESPONSES},
+)
 async def compare(
+    request: Request,
     reads: ReadsDep,
     board: BoardDep,
     first: Annotated[date, Query(alias="from", description="The earlier day, closed")],
     last: Annotated[date, Query(alias="to", description="The later day, closed")],
     period: PeriodParam = "year",
     view: ViewParam = View.RECORDED,
-) -> schemas.Comparison:
+    file_format: FormatParam = Format.JSON,
+) -> schemas.Comparison | Response:
     """The province and every unit, each group and indicator at the end of both days and the
     change, in the rows and with the labels of the province's weekly letter: in the period of
-    the kind running each day (`period=year`), or in one period holding both."""
+    the kind running each day (`period=year`), or in one period holding both. With
+    `format=xlsx` (or `csv`), the same numbers as the file an office sends."""
     async with reads() as session:
-        return await comparison.comparison(session, board, period, first, last, view)
+        body = await comparison.comparison(session, board, period, first, last, view)
+    render = Export.of(request, file_format).renderer(
+        partial(tables.comparison, methodology=board.methodology)
+    )
+    if render is None:
+        return body
+    rendered = await render(body)
+    return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))

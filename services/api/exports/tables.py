@@ -7,6 +7,7 @@ A new report plugs in with one function here, `(its schema) -> Table`, and its r
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from services.api.exports.table import (
     Value,
     alone,
     as_of_note,
+    day_month_year,
     period_line,
 )
 from shared.methodology import Methodology
@@ -35,6 +37,11 @@ LEVEL_NAMES: dict[str | None, str] = {
     "department": "sở ban ngành",
     "commune": "xã phường",
     None: "sở ban ngành và xã phường",
+}
+# Which numbers a comparison holds (`view`).
+VIEW_NOTES = {
+    "recorded": "số liệu như đã ghi nhận cuối mỗi ngày",
+    "restated": "số liệu đã cập nhật các hồ sơ đến muộn",
 }
 # A group's or the total's row: points, no counts.
 _NO_COUNTS = (None, None, None)
@@ -182,6 +189,115 @@ def overdue_report(body: schemas.OverdueReport, tz: ZoneInfo) -> Table:
         frozen_columns=3,
         as_of=body.as_of,
     )
+
+
+def comparison(body: schemas.Comparison, methodology: Methodology) -> Table:
+    """The seed letter's Phụ lục I: for each unit, its total and rank, then its rows (groups and
+    indicators in the letter's numbering), each on both days and the change."""
+    first, last = body.from_.day, body.to.day
+    rows: list[tuple[Value, ...]] = []
+    for unit in body.units:
+        identity = (unit.unit.code, unit.unit.name)
+        rows.append(
+            (
+                *identity,
+                None,
+                "Tổng điểm",
+                100.0,
+                None,
+                None,
+                None,
+                unit.from_.total,
+                None,
+                None,
+                None,
+                unit.to.total,
+                None,
+                None,
+                unit.total_change,
+                unit.from_.rank,
+                unit.to.rank,
+            )
+        )
+        for row in unit.rows:
+            days = row.kind == "indicator" and _in_days(methodology, row.code)
+            rows.append(
+                (
+                    *identity,
+                    row.stt,
+                    row.label,
+                    row.max_points,
+                    *_compared(row.from_, days),
+                    *_compared(row.to, days),
+                    row.change.numerator,
+                    Cell(row.change.rate, Kind.SIGNED_DECIMAL) if days else row.change.rate,
+                    row.change.points,
+                    None,
+                    None,
+                )
+            )
+
+    def on(day: date, key: str) -> Group:
+        return Group(
+            f"Ngày {day_month_year(day)}",
+            (
+                Column(f"{key}.numerator", "Tử số", Kind.INTEGER),
+                Column(f"{key}.denominator", "Mẫu số", Kind.INTEGER),
+                Column(f"{key}.rate", "Tỷ lệ (%)", Kind.PERCENT),
+                Column(f"{key}.points", "Điểm", Kind.DECIMAL),
+            ),
+        )
+
+    return Table(
+        title=body.title,
+        period_line=f"Từ ngày {day_month_year(first)} đến ngày {day_month_year(last)}",
+        notes=(
+            SOURCE_NOTE,
+            f"Kỳ so sánh: {body.from_.period} và {body.to.period}; phương pháp tính: "
+            f"{body.methodology}; {VIEW_NOTES.get(body.view, body.view)}",
+        ),
+        groups=(
+            alone(Column("unit.code", "Mã đơn vị", width=18)),
+            alone(Column("unit.name", "Đơn vị", width=36)),
+            alone(Column("stt", "STT", width=6)),
+            alone(Column("label", "Chỉ tiêu", width=56)),
+            alone(Column("max_points", "Điểm tối đa", Kind.DECIMAL)),
+            on(first, "from"),
+            on(last, "to"),
+            Group(
+                "Tăng (+)/Giảm (-)",
+                (
+                    Column("change.numerator", "Tử số", Kind.SIGNED_INTEGER),
+                    Column("change.rate", "Tỷ lệ (%)", Kind.SIGNED_PERCENT),
+                    Column("change.points", "Điểm", Kind.SIGNED_DECIMAL),
+                ),
+            ),
+            Group(
+                "Xếp hạng",
+                (
+                    Column("from.rank", f"Ngày {day_month_year(first)}", Kind.INTEGER),
+                    Column("to.rank", f"Ngày {day_month_year(last)}", Kind.INTEGER),
+                ),
+            ),
+        ),
+        rows=tuple(rows),
+        file_stem=f"So sánh chỉ số 766-{first:%Y%m%d}-{last:%Y%m%d}",
+        sheet="So sánh",
+        frozen_columns=4,
+    )
+
+
+def _compared(value: schemas.ComparedValue, days: bool) -> tuple[Value, ...]:
+    rate: Value = Cell(value.rate, Kind.DECIMAL) if days else value.rate
+    return (value.numerator, value.denominator, rate, value.points)
+
+
+def _in_days(methodology: Methodology, indicator_id: str) -> bool:
+    """2.2's rate is an average of days, not a percent."""
+    try:
+        return methodology.indicator(indicator_id).measure == "average_days"
+    except KeyError:
+        return False
 
 
 def _standing(body: schemas.UnitDetail) -> str:

@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.clock import ManualClock
 from shared.periods import Calendar
+from tests.services.api.exports.sample import sheet
 from tests.support import harness
 from tests.support.factories import dossier_event, received, unit_event
 from tests.support.store import step_until_idle, store
@@ -192,7 +194,12 @@ async def test_the_comparison_reproduces_a_hand_built_week(db_url: str) -> None:
         )
         assert response.status_code == 200, response.text
         body = response.json()
+        workbook = await api.get(
+            "/reports/comparison",
+            params={"period": "week", "from": "2026-11-18", "to": "2026-11-20", "format": "xlsx"},
+        )
     assert "TỪ NGÀY 18/11/2026 ĐẾN NGÀY 20/11/2026" in body["title"]
+    assert_the_file_holds_the_json(workbook, body)
     assert (body["from"]["period"], body["to"]["period"]) == ("2026-W47", "2026-W47")
     assert [u["unit"]["code"] for u in body["units"]] == ["19", "SO-A", "SO-B"]
     province, so_a, so_b = body["units"]
@@ -267,3 +274,45 @@ async def test_the_comparison_reproduces_a_hand_built_week(db_url: str) -> None:
     moved = {r["code"] for r in so_a["rows"] if r["change"]["points"]}
     assert moved == {"2.1", "TDGQ", "5.4", "MDHL"}
     assert so_a["total_change"] == pytest.approx(4.44)
+
+
+def assert_the_file_holds_the_json(workbook: httpx.Response, body: dict[str, Any]) -> None:
+    """The comparison's XLSX: a title, the days, two header rows, then each unit's total and
+    rows, every number the JSON's, as a number (rates as fractions of one, shown in percent)."""
+    assert workbook.status_code == 200
+    assert "filename*=UTF-8''" in workbook.headers["content-disposition"]
+    ws = sheet(workbook.content)
+    assert ws["A1"].value == body["title"]
+    assert ws["A2"].value == "Từ ngày 18/11/2026 đến ngày 20/11/2026"
+    header = next(r for r in range(1, 12) if ws.cell(r, 1).value == "Mã đơn vị")
+    assert ws.cell(header, 6).value == "Ngày 18/11/2026"
+    data = list(ws.iter_rows(min_row=header + 2, values_only=True))
+    expected: list[tuple[Any, ...]] = []
+    for unit in body["units"]:
+        code, name = unit["unit"]["code"], unit["unit"]["name"]
+        expected.append(
+            (code, name, None, "Tổng điểm", 100, unit["from"]["total"], unit["to"]["total"])
+        )
+        for row in unit["rows"]:
+            expected.append(
+                (code, name, row["stt"], row["label"], row["max_points"], row["from"], row["to"])
+            )
+    assert len(data) == len(expected)
+    for got, want in zip(data, expected, strict=True):
+        assert got[:4] == want[:4]
+        assert got[4] == want[4]
+        if want[3] == "Tổng điểm":
+            assert (got[8], got[12]) == (want[5], want[6])
+            continue
+        for offset, side in ((5, want[5]), (9, want[6])):
+            numerator, denominator, rate, points = got[offset : offset + 4]
+            assert (numerator, denominator, points) == (
+                side["numerator"],
+                side["denominator"],
+                side["points"],
+            )
+            if side["rate"] is None:
+                assert rate is None
+            else:
+                assert isinstance(rate, int | float)
+                assert rate == pytest.approx(side["rate"] / 100)
