@@ -1,9 +1,9 @@
 """Drill-downs: single requests, one after another (median of N), of the reads behind a number:
-a range of days, and the audit lists, their first page and their last."""
+a range of days, and the audit lists, their first page and their last (reached by following
+each page's `next` link, then timed alone)."""
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -76,13 +76,34 @@ async def _time(client: httpx.AsyncClient, path: str, samples: int) -> tuple[lis
     return seconds, status
 
 
+async def last_page(client: httpx.AsyncClient, first: str) -> tuple[str, int]:
+    """The path of a list's last page, and how many pages it has: `next` links followed."""
+    path, pages = first, 1
+    while True:
+        response = await client.get(path)
+        response.raise_for_status()
+        following = response.json().get("next")
+        if following is None:
+            return path, pages
+        path, pages = following, pages + 1
+
+
 async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int) -> list[Timing]:
     code = await commune(db_url)
+    size = f"page_size={PAGE_SIZE}"
+    # A closed period: the month before the range's last day.
+    last_month = f"{day_range.last.replace(day=1) - timedelta(days=1):%Y-%m}"
     lists = {
-        "2.1 dossiers": f"/units/{PROVINCE}/indicators/2.1/dossiers?period=month&part=denominator",
-        f"overdue of {code}": f"/units/{code}/overdue",
-        "3.2 catalogue": f"/units/{PROVINCE}/indicators/3.2/catalogue?period=month",
-        "5.2 feedback": f"/units/{PROVINCE}/indicators/5.2/feedback?period=month",
+        "2.1 dossiers": f"/units/{PROVINCE}/indicators/2.1/dossiers?period=month&{size}",
+        "2.1 dossiers, last month": (
+            f"/units/{PROVINCE}/indicators/2.1/dossiers?period={last_month}&{size}"
+        ),
+        "2.1 shortfall, last month": (
+            f"/units/{PROVINCE}/indicators/2.1/dossiers?period={last_month}&part=shortfall&{size}"
+        ),
+        f"overdue of {code}": f"/units/{code}/overdue?{size}",
+        "3.2 catalogue": f"/units/{PROVINCE}/indicators/3.2/catalogue?period=month&{size}",
+        "5.2 feedback": f"/units/{PROVINCE}/indicators/5.2/feedback?period=month&{size}",
     }
     timings = []
     async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
@@ -109,15 +130,15 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
         timings.append(
             Timing(f"/units/19 range {day_range.param}, repeated", path, seconds, status)
         )
-        for name, path in lists.items():
-            first = await client.get(path, params={"page_size": PAGE_SIZE})
-            first.raise_for_status()
-            total = int(first.json()["total"])
-            last = max(1, math.ceil(total / PAGE_SIZE))
-            for page in sorted({1, last}):
-                paged = f"{path}{'&' if '?' in path else '?'}page={page}&page_size={PAGE_SIZE}"
+        for name, first in lists.items():
+            response = await client.get(first)
+            response.raise_for_status()
+            total = int(response.json()["total"])
+            last, pages = await last_page(client, first)
+            for where, paged in (("first page", first), (f"page {pages} of {pages}", last)):
+                if where != "first page" and pages == 1:
+                    continue
                 seconds, status = await _time(client, paged, samples)
-                where = "first page" if page == 1 else f"page {page} of {last}"
                 timings.append(Timing(f"{name}, {where}", paged, seconds, status, total))
     for timing in timings:
         say(f"drill-down {timing.name}: median {timing.median * 1000:.1f} ms ({timing.status})")

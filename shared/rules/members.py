@@ -128,6 +128,17 @@ def range_counts(
     return with_province(range_deltas(dossiers, feedback, period, as_of, workdays), province_code)
 
 
+def summed(parts: Iterable[CountDeltas]) -> CountDeltas:
+    """Deltas of disjoint sets of subjects, added up: those of their union."""
+    total: CountDeltas = {}
+    for part in parts:
+        for key, (numerator, denominator) in part.items():
+            cell = total.setdefault(key, [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
+    return total
+
+
 def range_deltas_of_text(
     dossiers: list[str],
     feedback: list[str],

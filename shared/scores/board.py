@@ -22,8 +22,8 @@ from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules
-from shared.rules.contributions import CountDeltas, with_province
-from shared.rules.members import Basis, range_deltas_of_text
+from shared.rules.contributions import with_province
+from shared.rules.members import Basis, range_deltas_of_text, summed
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
@@ -264,7 +264,7 @@ class ScoreBoard:
                 loop.run_in_executor(self.ranges, compute, dossiers[:middle], feedback[:half]),
                 loop.run_in_executor(self.ranges, compute, dossiers[middle:], feedback[half:]),
             )
-            deltas = _summed(parts)
+            deltas = summed(parts)
         pooled = with_province(deltas, self.province_code)
         return split_counts(
             (unit, indicator, numerator, denominator)
@@ -274,13 +274,3 @@ class ScoreBoard:
 
 # Fewer states than this are computed in the caller: sending them to a worker costs more.
 INLINE_RANGE_STATES = 2_000
-
-
-def _summed(parts: Sequence[CountDeltas]) -> CountDeltas:
-    total: CountDeltas = {}
-    for part in parts:
-        for key, (numerator, denominator) in part.items():
-            cell = total.setdefault(key, [0, 0])
-            cell[0] += numerator
-            cell[1] += denominator
-    return total

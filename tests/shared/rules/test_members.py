@@ -1,0 +1,76 @@
+"""What an indicator's lists are made of: the parts of a list, and a range's counts computed in
+pieces (as the api's worker processes do) equal to the range's counts computed at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.events import normalized_payload, parse_record
+from shared.periods import Calendar
+from shared.rules.contributions import with_province
+from shared.rules.dossier import State, apply_event, empty_state
+from shared.rules.members import (
+    Part,
+    range_counts,
+    range_deltas,
+    range_deltas_of_text,
+    summed,
+)
+from shared.workdays import WorkingCalendar
+from tests.support.factories import dossier_event, received
+
+CALENDAR = Calendar("Asia/Ho_Chi_Minh")
+WORKDAYS = WorkingCalendar()
+T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+AS_OF = T0 + timedelta(days=30)
+RANGE = CALENDAR.resolve("2026-11-05..2026-11-20", AS_OF)
+
+
+@given(st.integers(min_value=0, max_value=10**6))
+def test_every_denominator_member_is_in_exactly_one_of_numerator_and_shortfall(n: int) -> None:
+    assert Part.DENOMINATOR.holds(n)
+    assert Part.NUMERATOR.holds(n) != Part.SHORTFALL.holds(n)
+
+
+def _state(code: str, unit: str, received_day: int, hours: int, finished: bool) -> State:
+    state = empty_state()
+    at = T0 + timedelta(days=received_day)
+    events = [received(code, at, unit_code=unit, due_in=timedelta(days=3))]
+    events.append(dossier_event(code, "IN_PROGRESS", at + timedelta(minutes=5), unit_code=unit))
+    if finished:
+        events.append(dossier_event(code, "COMPLETED", at + timedelta(hours=hours), unit_code=unit))
+    for event in events:
+        parsed = parse_record(orjson.dumps(event), topic="dossier")
+        apply_event(state, normalized_payload(parsed))  # type: ignore[arg-type]
+    return state
+
+
+dossiers = st.lists(
+    st.builds(
+        _state,
+        st.uuids().map(str),
+        st.sampled_from(["SO-A", "SO-B", "XA-C"]),
+        st.integers(min_value=0, max_value=25),
+        st.integers(min_value=1, max_value=24 * 12),
+        st.booleans(),
+    ),
+    max_size=30,
+)
+
+
+@given(dossiers, st.integers(min_value=0, max_value=30))
+def test_a_range_counted_in_pieces_is_the_range_counted_at_once(
+    states: list[State], cut: int
+) -> None:
+    whole = range_counts(states, [], RANGE, AS_OF, WORKDAYS, "19")
+    texts = [orjson.dumps(state).decode() for state in states]
+    pieces = [
+        range_deltas_of_text(texts[:cut], [], RANGE, AS_OF, WORKDAYS),
+        range_deltas_of_text(texts[cut:], [], RANGE, AS_OF, WORKDAYS),
+    ]
+    assert with_province(summed(pieces), "19") == whole
+    assert with_province(range_deltas(states, [], RANGE, AS_OF, WORKDAYS), "19") == whole
