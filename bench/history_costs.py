@@ -14,16 +14,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import time
-from datetime import UTC, date, datetime, timedelta
+import time as clock
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import asyncpg
+import orjson
 
 from bench.stack import require_postgres, scratch_database
 from services.scoring import repository
-from services.scoring.history import running_periods
+from services.scoring.batch import DossierRules
+from services.scoring.history import day_end, restatements, running_periods
 from shared.db import create_engine, create_sessionmaker, driver_url
+from shared.events import Refusal, normalized_payload, parse_record
 from shared.periods import ALL_KINDS, Calendar
+from shared.rules.dossier import State, empty_state
+from tests.support.factories import dossier_event, received
 
 DOSSIER_CELLS = ("1.4", "2.1", "2.2", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b", "5.4")
 FEEDBACK_CELLS = ("5.1", "5.2", "5.3")
@@ -74,6 +80,37 @@ async def fill(url: str, units: int, activity: int, periods: list[str]) -> int:
         await connection.close()
 
 
+def restatement_cost(subjects: int, days: int) -> float:
+    """Microseconds per subject and day to restate closed days: a late COMPLETED for dossiers
+    received before them, evaluated at each day's midnight before and after."""
+    calendar = Calendar()
+    rules = DossierRules(calendar, ALL_KINDS)
+    received_at = datetime.combine(FIRST_DAY, time(9), calendar.tz)
+    before: dict[str, State | None] = {}
+    after: dict[str, State] = {}
+    for n in range(subjects):
+        code = f"D{n}"
+        state = empty_state()
+        rules.apply(state, _payload(received(code, received_at, due_in=timedelta(days=20))))
+        before[code] = orjson.loads(orjson.dumps(state))
+        rules.apply(
+            state, _payload(dossier_event(code, "COMPLETED", received_at + timedelta(hours=3)))
+        )
+        after[code] = state
+    ends = [day_end(calendar, FIRST_DAY + timedelta(days=d)) for d in range(days)]
+    periods = {end.day: running_periods(calendar, ALL_KINDS, end.day) for end in ends}
+    earliest = dict.fromkeys(after, received_at)
+    started = clock.perf_counter()
+    restatements(rules, "19", before, after, earliest, ends, periods)
+    return (clock.perf_counter() - started) / subjects / days * 1_000_000
+
+
+def _payload(event: dict[str, Any]) -> dict[str, Any]:
+    parsed = parse_record(orjson.dumps(event), topic="dossier")
+    assert not isinstance(parsed, Refusal), parsed
+    return normalized_payload(parsed)
+
+
 async def measure(url: str, units: int, days: int, activity: int) -> dict[str, float]:
     calendar = Calendar()
     periods = running_periods(calendar, ALL_KINDS, FIRST_DAY)
@@ -87,15 +124,15 @@ async def measure(url: str, units: int, days: int, activity: int) -> dict[str, f
             day = FIRST_DAY + timedelta(days=n)
             # The periods of the first day: the counts are the same rows every day here.
             async with sessions.begin() as session:
-                started = time.perf_counter()
+                started = clock.perf_counter()
                 await repository.close_day(session, day, periods, [0], 1, n, datetime.now(UTC))
                 await session.flush()
-            compact.append(time.perf_counter() - started)
+            compact.append(clock.perf_counter() - started)
             connection = await asyncpg.connect(driver_url(url))
             try:
-                started = time.perf_counter()
+                started = clock.perf_counter()
                 await connection.execute(CELLS_SNAPSHOT, day, periods)
-                by_cell.append(time.perf_counter() - started)
+                by_cell.append(clock.perf_counter() - started)
             finally:
                 await connection.close()
         connection = await asyncpg.connect(driver_url(url))
@@ -127,6 +164,7 @@ def main() -> None:
     parser.add_argument("--units", default="100,10000")
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--activity", type=int, default=40)
+    parser.add_argument("--restated", type=int, default=2000, help="late dossiers to restate")
     arguments = parser.parse_args()
     require_postgres()
     print(
@@ -141,6 +179,9 @@ def main() -> None:
             f" | {found['cells_close_ms']:.1f} ms | {found['kib_per_unit_year']:.0f}"
             f" | {found['cells_kib_per_unit_year']:.0f}"
         )
+
+    cost = restatement_cost(arguments.restated, 10)
+    print(f"restating a closed day: {cost:.0f} µs per late dossier and day")
 
 
 if __name__ == "__main__":
