@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.api.alert_tail import AlertTail
 from services.api.deps import read_access
-from services.api.endpoints import admin, alerts, audits, operations, scores, webhooks
+from services.api.endpoints import admin, alerts, audits, guidance, operations, scores, webhooks
 from services.api.front_cache import FrontCache, FrontCacheMiddleware
 from services.api.guards import BodySizeLimit, RateLimit
 from services.api.key_cache import KeyCache
@@ -117,6 +117,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(scores.router, dependencies=reads)
     app.include_router(audits.router, dependencies=reads)
+    app.include_router(guidance.router, dependencies=reads)
     app.include_router(alerts.router, dependencies=reads)
     app.include_router(webhooks.router)
     app.include_router(admin.router)

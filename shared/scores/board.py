@@ -161,10 +161,23 @@ class ScoreBoard:
         """The period's counts, with the catalogue's indicators computed from its activity."""
         stored = await self.stored_counts(session, period, versions.as_of)
         rules = await self.catalogue.rules(session, versions.catalogue)
-        end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
+        return self.with_catalogue(stored, rules, period, versions.day)
+
+    def catalogue_instant(self, day: date) -> datetime:
+        """The instant the catalogue's indicators are computed at: the end of the day."""
+        return datetime.combine(day, time.max, self.catalogue.workdays.tz)
+
+    def with_catalogue(
+        self, stored: PeriodCounts, rules: CatalogueRules, period: Period, day: date
+    ) -> dict[str, dict[str, Ratio]]:
+        """The stored counts (changed in place) with the catalogue's indicators added."""
         counts = stored.indicators
         catalogue = rules.counts(
-            stored.activity, period, end_of_day, self.province_code, units=counts.keys()
+            stored.activity,
+            period,
+            self.catalogue_instant(day),
+            self.province_code,
+            units=counts.keys(),
         )
         for unit, ratios in catalogue.items():
             counts.setdefault(unit, {}).update(ratios)
