@@ -33,7 +33,7 @@ WEEK_END = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)
 FIXED_AT = NOW - timedelta(minutes=1)
 NO_TOPICS = SimpleNamespace(dossier="d", catalog="c", dead_letter="x")
 EARLIER = NOW - 30 * DAY
-WITHIN_HOURS = 4  # Friday 10:00 + 4 working hours: 15:30 the same day
+WITHIN_HOURS = 4  # Friday 10:00 + 4 working hours: 16:00 the same day
 
 P1 = {"unit_codes": ["SO-A"], "online_service": "FULL", "has_fee": True}
 P2 = {"unit_codes": ["SO-A"], "paper_result_required": True}
