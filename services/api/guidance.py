@@ -164,7 +164,7 @@ def _fix_out(valued: rules.Valued, links: _Links) -> schemas.FixOut:
         can_change=fix.can_change,
         unit_gain=float(valued.unit_gain),
         province_gain=float(valued.province_gain),
-        may_also_raise=list(fix.may_also_raise),
+        may_also_change=list(fix.may_also_change),
         items=links.of(fix),
     )
 

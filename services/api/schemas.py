@@ -383,9 +383,10 @@ class FixOut(_Schema):
     province_gain: float = Field(
         description="The same for the province, whose counts pool the units'.", examples=[0.01]
     )
-    may_also_raise: list[str] = Field(
-        description="Indicators the same act may raise too, by facts the counts do not hold "
-        "(not in the gains).",
+    may_also_change: list[str] = Field(
+        description="Indicators the same act may change too, by facts the counts do not hold "
+        "(an electronic result given to an online dossier also counts in 3.3; a new dossier "
+        "counts everywhere): not in the gains.",
         examples=[["3.3", "4.2"]],
     )
     items: str | None = Field(

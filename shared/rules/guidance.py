@@ -6,7 +6,8 @@ of them and its *effect*: how the unit's counts and the province's change if it 
 effect is found by the rules themselves, never by a rule of thumb:
 
 - a shortfall of dossiers or feedback counted by their receipt moves into the numerator
-  (`count - in the numerator`, from the kept counts);
+  (denominator − numerator, from the kept counts; what is settled, like a dossier finished late,
+  is valued as what it cost);
 - a catalogue fix changes the catalogue or the period's procedure activity and asks
   `CatalogueRules.counts` again (offering a procedure online raises 3.1 and enlarges 3.2's
   denominator; a commune offering certified copies raises 4.6 for the province and every unit);
@@ -16,7 +17,7 @@ effect is found by the rules themselves, never by a rule of thumb:
 Its worth is `score(counts + effect) - score(counts)` with `shared.methodology.points`, for the unit
 and for the province (whose counts pool the units'). Some acts move more counts than the fix's
 own (an electronic result issued to an online dossier also counts in 3.3): what the kept counts
-cannot tell is not guessed but named in `Fix.may_also_raise`.
+cannot tell is not guessed but named in `Fix.may_also_change`.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ class Fix:
     # The effect is what happens if nothing is done (dossiers going late): the worth is what
     # doing it keeps.
     if_nothing_done: bool = False
-    # Indicators the same act may raise too, by facts the kept counts do not hold (not included).
-    may_also_raise: tuple[str, ...] = ()
+    # Indicators the same act may change too, by facts the kept counts do not hold (not included).
+    may_also_change: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +394,7 @@ def _activity_fixes(
         effect = Effect(
             _added(effect.unit, extra_effect.unit), _added(effect.province, extra_effect.province)
         )
-    return [Fix(kind, indicator, len(shortfall), effect, Listing.CATALOGUE, may_also_raise=also)]
+    return [Fix(kind, indicator, len(shortfall), effect, Listing.CATALOGUE, may_also_change=also)]
 
 
 def _online_payment(situation: Situation) -> list[Fix]:
@@ -558,7 +559,9 @@ def forecast(situation: Situation, dossiers: Sequence[Facts]) -> Forecast:
 def guidance(situation: Situation, dossiers: Sequence[Facts], horizon: datetime) -> Guidance:
     """Every scored indicator with its fixes, most points at stake first; `dossiers` are the
     unit's dossiers in progress, `horizon` the end of "due soon"."""
-    soon = due_soon(dossiers, situation.as_of, horizon)
+    # Only a running period can still lose points to dossiers going late.
+    running = situation.as_of < situation.period.end
+    soon = due_soon(dossiers, situation.as_of, horizon) if running else []
     fixes = [*count_fixes(situation), *catalogue_fixes(situation)]
     at_risk = due_soon_fix(situation, soon)
     if at_risk is not None:

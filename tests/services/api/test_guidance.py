@@ -192,7 +192,7 @@ async def test_each_fix_gains_what_scoring_the_fixed_events_gives(scored: Scored
     assert synced["count"] == 1
     assert synced["items"] == f"/units/SO-A/indicators/1.4/dossiers?period={WEEK}&part=shortfall"
     assert _fix(guidance, "no_e_result")["count"] == 2
-    assert _fix(guidance, "no_e_result")["may_also_raise"] == ["3.3", "4.2"]
+    assert _fix(guidance, "no_e_result")["may_also_change"] == ["3.3", "4.2"]
     online = _fix(guidance, "no_online_service")
     assert online["count"] == 2
     assert online["items"] == f"/units/SO-A/indicators/3.1/catalogue?period={WEEK}&part=shortfall"

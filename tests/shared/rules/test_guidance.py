@@ -132,7 +132,7 @@ def test_shortfalls_of_the_counts_name_their_act_and_what_else_it_may_raise() ->
     }
     assert fixes[FixKind.NOT_SYNCED].count == 2
     assert fixes[FixKind.NOT_SYNCED].effect == Effect({"1.4": (2, 0)}, {"1.4": (2, 0)})
-    assert fixes[FixKind.NO_E_RESULT].may_also_raise == ("3.3", "4.2")
+    assert fixes[FixKind.NO_E_RESULT].may_also_change == ("3.3", "4.2")
     overdue = fixes[FixKind.OVERDUE]
     assert (overdue.count, overdue.can_change) == (1, False)
 
@@ -156,11 +156,11 @@ def test_catalogue_fixes_ask_the_catalogue_rules_again() -> None:
     paid = fixes[FixKind.FEE_PAID_OFFLINE]
     # One of PA's dossiers paid online: 3.5b, and that dossier in 3.6.
     assert (paid.count, paid.effect.unit) == (1, {"3.5b": (1, 0), "3.6": (1, 0)})
-    assert paid.may_also_raise == ()
+    assert paid.may_also_change == ()
     new = fixes[FixKind.FEE_WITHOUT_DOSSIER]
     # PB needs a dossier of its own: its fee data (3.5) and its payment (3.5b).
     assert new.effect.unit == {"3.5": (1, 0), "3.5b": (1, 0)}
-    assert "3.6" in new.may_also_raise
+    assert "3.6" in new.may_also_change
     # The other department's counts are its own: D2 is untouched, the province pools D1's.
     assert found.value(paid).province_gain == gain(
         METHODOLOGY, found.province_counts, paid.effect.province
