@@ -218,7 +218,7 @@ _SETTLED: dict[str, tuple[FixKind, Listing]] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Situation:
     """A unit's period as scored: every unit's counts (the catalogue's indicators included, as
     `ScoreBoard.counts` gives them), and what the catalogue's indicators were computed from."""
@@ -314,7 +314,9 @@ def count_fixes(situation: Situation) -> list[Fix]:
         effect = situation.pooled({indicator: (missing, 0)})
         if indicator in _RECEIPT_FIXES:
             kind, also = _RECEIPT_FIXES[indicator]
-            fixes.append(Fix(kind, indicator, missing, effect, Listing.DOSSIERS, True, False, also))
+            fixes.append(
+                Fix(kind, indicator, missing, effect, Listing.DOSSIERS, may_also_change=also)
+            )
         elif indicator in _SETTLED:
             kind, listing = _SETTLED[indicator]
             fixes.append(Fix(kind, indicator, missing, effect, listing, can_change=False))
@@ -473,19 +475,21 @@ def _period_cells(situation: Situation, facts: Facts, at: datetime) -> dict[str,
     }
 
 
-def _moved(situation: Situation, moves: Iterable[tuple[Facts, Facts, datetime]]) -> Effect:
-    """The effect of dossiers moving from their facts now to other facts (or the same) at an
-    instant: the rules' contributions, before and after."""
-    changes: list[Changes] = []
-    for current, then, at in moves:
-        before = _period_cells(situation, current, situation.as_of)
-        after = _period_cells(situation, then, at)
-        changes.append(_difference(_ratios(after), _ratios(before)))
-    return situation.pooled(_added(*changes))
-
-
-def _ratios(cells: Mapping[str, tuple[int, int]]) -> dict[str, Ratio]:
-    return {indicator: Ratio(*counts) for indicator, counts in cells.items()}
+def _moved(
+    situation: Situation,
+    before: Iterable[Mapping[str, tuple[int, int]]],
+    after: Iterable[Mapping[str, tuple[int, int]]],
+) -> Effect:
+    """The effect of dossiers whose period cells go from `before` to `after` (one each)."""
+    total: dict[str, list[int]] = {}
+    for was, now in zip(before, after, strict=True):
+        for indicator in was.keys() | now.keys():
+            (n1, d1), (n0, d0) = now.get(indicator, (0, 0)), was.get(indicator, (0, 0))
+            if (n1, d1) != (n0, d0):
+                cell = total.setdefault(indicator, [0, 0])
+                cell[0] += n1 - n0
+                cell[1] += d1 - d0
+    return situation.pooled({i: (n, d) for i, (n, d) in total.items() if (n, d) != (0, 0)})
 
 
 def in_progress(dossiers: Iterable[Facts], as_of: datetime) -> list[Facts]:
@@ -504,7 +508,8 @@ def due_soon(dossiers: Iterable[Facts], as_of: datetime, horizon: datetime) -> l
     """Dossiers in progress, on time at `as_of`, that turn late by `horizon` unless they finish:
     soonest first."""
     found = []
-    for facts in in_progress(dossiers, as_of):
+    for facts in dossiers:
+        # None for a dossier finished, late already, waiting on the citizen, or with no due time.
         crossing = overdue_crossing(facts, evaluate(facts, as_of))
         # Due (its last instant on time) by the horizon.
         if crossing is not None and crossing - _TICK <= horizon:
@@ -517,12 +522,13 @@ def due_soon_fix(situation: Situation, soon: Sequence[Facts]) -> Fix | None:
     """What the dossiers about to go late cost if they do: each evaluated when it turns late."""
     if not soon:
         return None
-    moves = []
+    as_of = situation.as_of
+    late = []
     for facts in soon:
-        crossing = overdue_crossing(facts, evaluate(facts, situation.as_of))
+        crossing = overdue_crossing(facts, evaluate(facts, as_of))
         assert crossing is not None
-        moves.append((facts, facts, crossing))
-    effect = _moved(situation, moves)
+        late.append(_period_cells(situation, facts, crossing))
+    effect = _moved(situation, (_period_cells(situation, f, as_of) for f in soon), late)
     return Fix(FixKind.DUE_SOON, ON_TIME, len(soon), effect, Listing.DUE_SOON, if_nothing_done=True)
 
 
@@ -535,22 +541,26 @@ def finished_at_due(facts: Facts, as_of: datetime) -> Facts:
     return replace(facts, marks=marks)
 
 
-def forecast(situation: Situation, dossiers: Sequence[Facts]) -> Forecast:
-    """The period's end score under two assumptions about the dossiers in progress; the other
-    counts as they stand (no new dossiers)."""
-    ongoing = in_progress(dossiers, situation.as_of)
-    end = max(situation.period.end, situation.as_of)
+def forecast(situation: Situation, ongoing: Sequence[Facts]) -> Forecast:
+    """The period's end score under two assumptions about the dossiers in progress (`ongoing`,
+    as `in_progress` gives them); the other counts as they stand (no new dossiers)."""
+    as_of = situation.as_of
+    end = max(situation.period.end, as_of)
+    now = [_period_cells(situation, f, as_of) for f in ongoing]
 
-    def scenario(effect: Effect) -> Scenario:
+    def scenario(after: Iterable[Mapping[str, tuple[int, int]]]) -> Scenario:
+        effect = _moved(situation, now, after)
         return Scenario(
             score(situation.methodology, applied(situation.unit_counts, effect.unit)),
             score(situation.methodology, applied(situation.province_counts, effect.province)),
             effect,
         )
 
-    on_time = _moved(situation, ((f, finished_at_due(f, situation.as_of), end) for f in ongoing))
-    stalled = _moved(situation, ((f, f, end) for f in ongoing))
-    return Forecast(len(ongoing), scenario(on_time), scenario(stalled))
+    return Forecast(
+        len(ongoing),
+        scenario(_period_cells(situation, finished_at_due(f, as_of), end) for f in ongoing),
+        scenario(_period_cells(situation, f, end) for f in ongoing),
+    )
 
 
 # -- all together ------------------------------------------------------------------------------
@@ -559,9 +569,10 @@ def forecast(situation: Situation, dossiers: Sequence[Facts]) -> Forecast:
 def guidance(situation: Situation, dossiers: Sequence[Facts], horizon: datetime) -> Guidance:
     """Every scored indicator with its fixes, most points at stake first; `dossiers` are the
     unit's dossiers in progress, `horizon` the end of "due soon"."""
+    ongoing = in_progress(dossiers, situation.as_of)
     # Only a running period can still lose points to dossiers going late.
     running = situation.as_of < situation.period.end
-    soon = due_soon(dossiers, situation.as_of, horizon) if running else []
+    soon = due_soon(ongoing, situation.as_of, horizon) if running else []
     fixes = [*count_fixes(situation), *catalogue_fixes(situation)]
     at_risk = due_soon_fix(situation, soon)
     if at_risk is not None:
@@ -591,5 +602,5 @@ def guidance(situation: Situation, dossiers: Sequence[Facts], horizon: datetime)
         score(situation.methodology, situation.province_counts),
         tuple(indicators),
         tuple(soon),
-        forecast(situation, dossiers),
+        forecast(situation, ongoing),
     )
