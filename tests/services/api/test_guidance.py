@@ -123,7 +123,7 @@ FIXES: dict[str, list[dict]] = {
     "no_e_certified_copy": [unit_event("XA-1", "Xã 1", "COMMUNE", FIXED_AT, e_certified_copy=True)],
 }
 
-Scored = Callable[[list[dict], datetime], Awaitable[dict[str, Any]]]
+Scored = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ async def scored(postgres_admin_url: str, template_database: str) -> AsyncIterat
     the week's totals of SO-A and the province, as the api serves them at `now`."""
     names: list[str] = []
 
-    async def run(events: list[dict], now: datetime) -> dict[str, Any]:
+    async def run(events: list[dict], now: datetime, unit: str = "SO-A") -> dict[str, Any]:
         name = f"chiso766_guidance_{uuid.uuid4().hex[:12]}"
         names.append(name)
         await execute_admin(
@@ -145,16 +145,18 @@ async def scored(postgres_admin_url: str, template_database: str) -> AsyncIterat
         async with harness.api_client(url, "unused:9092", NO_TOPICS, clock) as api:
             params = {"period": WEEK}
             guidance = await api.get(
-                "/units/SO-A/guidance", params={**params, "within_hours": WITHIN_HOURS}
+                f"/units/{unit}/guidance", params={**params, "within_hours": WITHIN_HOURS}
             )
             assert guidance.status_code == 200, guidance.text
-            unit = (await api.get("/units/SO-A", params=params)).json()
+            detail = (await api.get(f"/units/{unit}", params=params)).json()
             province = (await api.get(f"/units/{harness.PROVINCE}", params=params)).json()
-            due_soon = await api.get("/units/SO-A/due-soon", params={"within_hours": WITHIN_HOURS})
+            due_soon = await api.get(
+                f"/units/{unit}/due-soon", params={"within_hours": WITHIN_HOURS}
+            )
             return {
                 "guidance": guidance.json(),
                 "etag": guidance.headers["etag"],
-                "unit": unit,
+                "unit": detail,
                 "province": province,
                 "due_soon": due_soon.json(),
             }
@@ -196,6 +198,32 @@ async def test_each_fix_gains_what_scoring_the_fixed_events_gives(scored: Scored
     online = _fix(guidance, "no_online_service")
     assert online["count"] == 2
     assert online["items"] == f"/units/SO-A/indicators/3.1/catalogue?period={WEEK}&part=shortfall"
+
+
+async def test_an_act_that_moves_two_indicators_is_counted_where_the_counts_tell(
+    scored: Scored,
+) -> None:
+    """C1's fee, the only one of P4 this week, was paid at the desk. Paying it online moves 3.6
+    and 3.5b: the catalogue's fix (P4 has fee-bearing dossiers, none paid online) counts both,
+    exactly; the count's fix (3.6) cannot know C1 is P4's only one, and names 3.5b."""
+    events = [
+        *BASE,
+        unit_event("SO-C", "Sở C", "DEPARTMENT", EARLIER),
+        procedure_event("P4", EARLIER, unit_codes=["SO-C"], online_service="FULL", has_fee=True),
+        _dossier("C1", RECEIVED, DAY, unit_code="SO-C", procedure_code="P4", fee_required=True),
+        _done("C1", RECEIVED + HOUR, unit="SO-C"),
+    ]
+    base = await scored(events, NOW, unit="SO-C")
+    paid = await scored([*events, {**_update("C1", paid_online=True), "unit_code": "SO-C"}],
+                        NOW, unit="SO-C")  # fmt: skip
+    unit_gain = round(paid["unit"]["total"] - base["unit"]["total"], 2)
+    province_gain = round(paid["province"]["total"] - base["province"]["total"], 2)
+    both = _fix(base["guidance"], "fee_paid_offline")
+    assert (both["unit_gain"], both["province_gain"]) == (unit_gain, province_gain)
+    assert both["may_also_change"] == []
+    alone = _fix(base["guidance"], "not_paid_online")
+    assert alone["may_also_change"] == ["3.5b"]
+    assert 0 < alone["unit_gain"] < unit_gain
 
 
 async def test_indicators_come_by_points_at_stake_and_settled_losses_say_so(
