@@ -31,6 +31,7 @@ from services.api.endpoints import (
     alerts,
     audits,
     comparison,
+    guidance,
     history,
     operations,
     reports,
@@ -135,6 +136,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(scores.router, dependencies=reads)
     app.include_router(audits.router, dependencies=reads)
+    app.include_router(guidance.router, dependencies=reads)
     app.include_router(alerts.router, dependencies=reads)
     app.include_router(history.router, dependencies=reads)
     app.include_router(comparison.router, dependencies=reads)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from shared.models import (
     Webhook,
     WebhookDelivery,
 )
-from shared.rules.ontime import OVERDUE_OUTCOMES
+from shared.rules.ontime import IN_PROGRESS_OUTCOMES, OVERDUE_OUTCOMES, DossierOutcome
 from shared.versions import KEYS_CHANNEL
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -321,3 +322,47 @@ async def overdue_counts(
         .group_by(Dossier.unit_code)
     )
     return {str(unit): int(count) for unit, count in rows.all()}
+
+
+# -- guidance ----------------------------------------------------------------------------------
+
+
+async def in_progress_states(
+    session: AsyncSession, unit_code: str | None, received_before: datetime
+) -> list[dict[str, Any]]:
+    """The states of a unit's dossiers in progress (every unit's for None) received before an
+    instant: what the guidance's forecast and due-soon parts evaluate."""
+    conditions = [
+        Dossier.outcome.in_(IN_PROGRESS_OUTCOMES),
+        Dossier.received_at < received_before,
+    ]
+    if unit_code is not None:
+        conditions.append(Dossier.unit_code == unit_code)
+    return list(await session.scalars(select(Dossier.state).where(*conditions)))
+
+
+async def due_soon_page(
+    session: AsyncSession,
+    unit_code: str | None,
+    due_by: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Dossier]:
+    """A unit's dossiers in progress within their deadline, clock running, due by `due_by`:
+    soonest first, from after the keyset `(effective_due_at, dossier_code)`."""
+    conditions = [
+        Dossier.outcome == DossierOutcome.IN_PROGRESS,
+        Dossier.clock_stopped_at.is_(None),
+        Dossier.effective_due_at <= due_by,
+    ]
+    if unit_code is not None:
+        conditions.append(Dossier.unit_code == unit_code)
+    if after is not None:
+        conditions.append(tuple_(Dossier.effective_due_at, Dossier.dossier_code) > after)
+    rows = await session.scalars(
+        select(Dossier)
+        .where(*conditions)
+        .order_by(Dossier.effective_due_at, Dossier.dossier_code)
+        .limit(limit)
+    )
+    return list(rows)

@@ -521,3 +521,116 @@ class OverdueReport(_Schema):
     as_of: datetime | None = Field(description="The instant the outcomes are evaluated at.")
     total: int = Field(description="Overdue dossiers of all the listed units.", examples=[73])
     items: list[OverdueReportItem]
+
+
+# -- guidance: what a unit must fix, and what it is worth ----------------------------------------
+
+
+class FixOut(_Schema):
+    """One kind of thing behind an indicator's loss, and the points fixing it is worth."""
+
+    kind: str = Field(examples=["not_synced"])
+    description: str = Field(examples=["dossiers not synced to the national portal"])
+    count: int = Field(description="How many dossiers, procedures or communes.", examples=[12])
+    can_change: bool = Field(
+        description="False for what is settled in the period (a dossier finished late): the "
+        "gains are then what it cost."
+    )
+    unit_gain: float = Field(
+        description="Points the unit gains if it is fixed, every other count as it stands; for "
+        "due_soon, the points it keeps (lost if they go late).",
+        examples=[0.36],
+    )
+    province_gain: float = Field(
+        description="The same for the province, whose counts pool the units'.", examples=[0.01]
+    )
+    may_also_change: list[str] = Field(
+        description="Indicators the same act may change too, by facts the counts do not hold "
+        "(an electronic result given to an online dossier also counts in 3.3; a new dossier "
+        "counts everywhere): not in the gains.",
+        examples=[["3.3", "4.2"]],
+    )
+    items: str | None = Field(
+        description="Where they are listed.",
+        examples=["/units/so-tu-phap/indicators/1.4/dossiers?period=2026-11&part=shortfall"],
+    )
+
+
+class IndicatorGuidanceOut(_Schema):
+    id: str = Field(examples=["1.4"])
+    group: str = Field(examples=["CKMB"])
+    title: str = Field(examples=["Tỷ lệ hồ sơ đồng bộ lên Cổng DVCQG"])
+    numerator: int = Field(examples=[188])
+    denominator: int = Field(examples=[200])
+    points: float = Field(examples=[5.64])
+    max_points: float = Field(examples=[6])
+    at_stake: float = Field(description="max_points - points.", examples=[0.36])
+    fixes: list[FixOut]
+
+
+class ScenarioIndicator(_Schema):
+    id: str = Field(examples=["2.1"])
+    numerator: int = Field(examples=[180])
+    denominator: int = Field(examples=[200])
+    points: float = Field(examples=[18])
+
+
+class ScenarioOut(_Schema):
+    description: str
+    unit_total: float = Field(examples=[91.2])
+    province_total: float = Field(
+        description="With only this unit's dossiers moved.", examples=[88.6]
+    )
+    indicators: list[ScenarioIndicator] = Field(
+        description="The unit's on-time indicators (2.1, 5.4), and any other this assumption "
+        "changes, at the period's end."
+    )
+
+
+class ForecastOut(_Schema):
+    period_end: datetime
+    in_progress: int = Field(description="The unit's dossiers in progress.", examples=[40])
+    on_time: ScenarioOut
+    stalled: ScenarioOut
+
+
+class Guidance(_Schema):
+    """A unit's indicators ordered by points at stake, each with what is behind the loss and
+    what fixing it is worth (for the unit and the province), and the period's end forecast."""
+
+    unit: UnitOut
+    period: PeriodOut
+    methodology: str = Field(examples=["qd766-portal-2026"])
+    as_of: datetime | None = Field(description="The instant the counts are evaluated at.")
+    total: float = Field(examples=[88.51])
+    province_total: float = Field(examples=[88.51])
+    within_hours: float = Field(
+        description="How many working hours ahead due_soon looks.", examples=[8]
+    )
+    indicators: list[IndicatorGuidanceOut]
+    forecast: ForecastOut
+
+
+class DueSoonItem(_Schema):
+    dossier_code: str = Field(examples=["H19.01-251001-0042"])
+    procedure_code: str | None = Field(examples=["1.004227"])
+    status: str | None = Field(examples=["IN_PROGRESS"])
+    received_at: datetime | None
+    due_at: datetime | None
+    effective_due_at: datetime = Field(
+        description="The due time on the processing clock (later by answered supplements)."
+    )
+    working_hours_left: float = Field(examples=[5.5])
+
+
+class DueSoonPage(_Schema):
+    """In progress within the deadline, due within the working hours asked: soonest first."""
+
+    unit: UnitOut
+    within_hours: float = Field(examples=[8])
+    due_by: datetime = Field(description="Due by this instant: at most within_hours ahead.")
+    items: list[DueSoonItem]
+    next_after: str | None = Field(
+        description="Pass as `after` for the next page; null on the last.",
+        examples=["2026-11-20T09:30:00+00:00|H19.01-251001-0042"],
+    )

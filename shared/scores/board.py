@@ -191,11 +191,24 @@ class ScoreBoard:
         """Stored counts with the catalogue's indicators, as the catalogue (it has no history)
         gives them at the end of `day`."""
         rules = await self.catalogue.rules(session, catalogue_version)
-        end_of_day = datetime.combine(day, time.max, self.catalogue.workdays.tz)
-        # A copy: the stored counts may be a range's, cached.
+        return self.with_catalogue(stored, rules, period, day)
+
+    def catalogue_instant(self, day: date) -> datetime:
+        """The instant the catalogue's indicators are computed at: the end of the day."""
+        return datetime.combine(day, time.max, self.catalogue.workdays.tz)
+
+    def with_catalogue(
+        self, stored: PeriodCounts, rules: CatalogueRules, period: Period, day: date
+    ) -> dict[str, dict[str, Ratio]]:
+        """The stored counts with the catalogue's indicators added (a copy: the stored counts
+        may be a range's, cached)."""
         counts = {unit: dict(ratios) for unit, ratios in stored.indicators.items()}
         catalogue = rules.counts(
-            stored.activity, period, end_of_day, self.province_code, units=counts.keys()
+            stored.activity,
+            period,
+            self.catalogue_instant(day),
+            self.province_code,
+            units=counts.keys(),
         )
         for unit, ratios in catalogue.items():
             counts.setdefault(unit, {}).update(ratios)
