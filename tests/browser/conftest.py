@@ -51,6 +51,15 @@ DEPARTMENTS = {"SO-TP": "Sở Tư pháp", "SO-NV": "Sở Nội vụ", "SO-YT": "
 COMMUNES = {"XA-DH": "Xã Đồng Hỷ", "XA-PDP": "Phường Phan Đình Phùng"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is a browser test, and slow: the shared pipeline takes seconds to start."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
 def in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to its end from a sync test: Playwright's sync API holds this thread's
     event loop, so the coroutine gets a loop of its own in another thread."""

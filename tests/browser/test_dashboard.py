@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import COMMUNES, DEPARTMENTS, NOW, Pipeline, Watched, checked
 from tests.browser.numbers import DASH, signed, vn
 
-pytestmark = pytest.mark.slow
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 ROWS = """rows => rows.map(row => [row.dataset.unit,
   Object.fromEntries([...row.cells].map(cell => [cell.dataset.col, cell.textContent]))])"""

@@ -7,14 +7,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Response, expect
 
 from tests.browser.conftest import NOW, Pipeline, Watched, checked, settles
 from tests.browser.numbers import vn
 from tests.support.factories import received
 
-pytestmark = pytest.mark.slow
 WALL = {"width": 1920, "height": 1080}
 
 
