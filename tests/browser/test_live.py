@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from playwright.sync_api import Browser, Response, expect
+from playwright.sync_api import Browser, Response, Route, expect
 
 from tests.browser.conftest import NOW, Pipeline, Watched, checked, settles
 from tests.browser.numbers import vn
@@ -105,3 +105,43 @@ def test_the_wall_rotates_refreshes_conditionally_and_shows_when_it_is_stale(
                   document.dispatchEvent(new Event("visibilitychange"));
                 }"""
             )
+
+
+def test_alerts_arrive_live_and_a_refused_stream_resumes_after_the_last_alert(
+    dashboard: Watched, pipeline: Pipeline
+) -> None:
+    page = dashboard.page
+    streams: list[str] = []
+    page.on(
+        "request",
+        lambda request: streams.append(request.url) if "/alerts/stream" in request.url else None,
+    )
+    refused: list[str] = []
+
+    def refuse_the_first(route: Route) -> None:
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=503, body="unavailable")
+
+    page.route("**/alerts/stream*", refuse_the_first)
+    newest = pipeline.get("/alerts", limit=1)["items"][0]["seq"]
+    page.goto("/#/alerts")
+    expect(page.locator(f'.alert-list li[data-seq="{newest}"]')).to_be_visible()
+    # Refused, the stream is opened again after the newest alert the page holds.
+    settles(page, lambda: len(streams) >= 2)
+    assert streams[:2] == [f"{pipeline.api}/alerts/stream?after={newest}"] * 2
+    expect(page.locator("#live")).to_have_attribute("data-state", "open")
+    dashboard.errors[:] = [e for e in dashboard.errors if "503" not in e]
+
+    pipeline.produce(
+        pipeline.topics.dossier,
+        [
+            received(
+                "TP-9", NOW - timedelta(hours=2), unit_code="SO-TP", due_in=timedelta(minutes=1)
+            )
+        ],
+    )
+    expect(page.locator(".alert-list li").first).to_contain_text("TP-9", timeout=30_000)
+    dashboard.shot("alerts")
