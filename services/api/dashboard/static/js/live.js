@@ -41,6 +41,9 @@ export class Poller {
     this.#running = true;
     try {
       await this.task();
+    } catch (error) {
+      // A bug in drawing: said loudly, and the wall keeps refreshing rather than freezing.
+      console.error(error);
     } finally {
       this.#running = false;
     }
