@@ -145,3 +145,35 @@ def test_alerts_arrive_live_and_a_refused_stream_resumes_after_the_last_alert(
     )
     expect(page.locator(".alert-list li").first).to_contain_text("TP-9", timeout=30_000)
     dashboard.shot("alerts")
+
+
+# Every fetch made slower than the refresh interval, and counted while in flight.
+SLOW_FETCH = """
+const original = window.fetch;
+window.inFlight = {};
+window.mostInFlight = 0;
+window.fetched = 0;
+window.fetch = async (input, init) => {
+  const key = String(input);
+  window.inFlight[key] = (window.inFlight[key] ?? 0) + 1;
+  window.mostInFlight = Math.max(window.mostInFlight, window.inFlight[key]);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return await original(input, init);
+  } finally {
+    window.inFlight[key] -= 1;
+    window.fetched += 1;
+  }
+};
+"""
+
+
+def test_refreshes_slower_than_their_interval_never_overlap(
+    dashboard: Watched, pipeline: Pipeline
+) -> None:
+    page = dashboard.page
+    page.add_init_script(SLOW_FETCH)
+    page.goto("/?refresh=0.2#/unit/SO-TP?period=month")
+    expect(page.locator("table.indicators")).to_be_visible()
+    settles(page, lambda: page.evaluate("window.fetched") >= 8)
+    assert page.evaluate("window.mostInFlight") == 1
