@@ -69,8 +69,12 @@ export const status = {
 
   fresh() {
     this.confirmedAt = new Date();
-    document.getElementById("updated").textContent = `cập nhật ${hhmm(this.confirmedAt)}`;
+    const text = `cập nhật ${hhmm(this.confirmedAt)}`;
+    const updated = document.getElementById("updated");
+    // Written only when the minute changes: the status is a live region, read out when changed.
+    if (updated.textContent !== text) updated.textContent = text;
     document.getElementById("stale").hidden = true;
+    delete document.body.dataset.stale;
   },
 
   stale(error) {
@@ -89,7 +93,6 @@ export async function refreshInto(sources, draw, refused) {
   try {
     const changed = await sources.refresh();
     status.fresh();
-    delete document.body.dataset.stale;
     if (changed) draw();
   } catch (error) {
     if (isOutage(error)) status.stale(error);
