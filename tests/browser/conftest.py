@@ -30,6 +30,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Page,
     Playwright,
+    expect,
     sync_playwright,
 )
 
@@ -180,6 +181,12 @@ class Watched:
     errors: list[str] = field(default_factory=list)
 
     def shot(self, name: str) -> Path:
+        """A screenshot of the page; the dashboard's must show no value written as the script
+        held it (null, undefined, NaN)."""
+        main = self.page.locator("main#main")
+        if main.count():
+            for leaked in ("null", "undefined", "NaN", "[object"):
+                expect(main).not_to_contain_text(leaked)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=path, full_page=True)

@@ -38,7 +38,7 @@ function draw(container, page, kind, link) {
   const part = page.part === "numerator" ? "tử số" : "mẫu số";
   const pages = Math.max(1, Math.ceil(page.total / page.page_size));
   const rows = page.items.map((item) => h("tr", { "data-key": spec.key(item) }, spec.cells(item).map((value) => h("td", {}, value))));
-  container.replaceChildren(
+  const parts = [
     h("h1", {}, `${spec.title} – chỉ tiêu ${page.indicator}, ${part}`),
     h("p", { class: "meta" }, h("a", { href: href("unit", [page.unit.code], { period: page.period.key }) }, page.unit.name), ` · kỳ ${page.period.key} · ${num(page.total)} mục`),
     page.items.length ? h("div", { class: "scroll" }, table(null, spec.headers, rows, { class: "audit", "data-kind": kind })) : message("Không có mục nào."),
@@ -46,7 +46,8 @@ function draw(container, page, kind, link) {
       page.page > 1 ? h("a", { href: link(page.page - 1) }, "‹ Trước") : null,
       ` Trang ${page.page} / ${pages} `,
       page.page < pages ? h("a", { href: link(page.page + 1) }, "Sau ›") : null) : null,
-  );
+  ];
+  container.replaceChildren(...parts.filter((part) => part !== null));
 }
 
 export function mountList(root, route) {
