@@ -19,11 +19,13 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_fastapi_instrumentator import Instrumentator
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from services.api import dashboard
 from services.api.alert_tail import AlertTail
 from services.api.deps import read_access
 from services.api.endpoints import (
@@ -129,8 +131,16 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                 resources.push_async_callback(_cancelled, asyncio.create_task(task))
             yield
 
-    app = FastAPI(
-        title="Chỉ số 766 API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+    # /docs loads Swagger UI from the api itself (fastapi-offline ships its assets): provincial
+    # networks are often closed to the internet and its CDNs. No /redoc: ReDoc's page fetches
+    # its logo from Redocly's CDN whatever it is told.
+    app = FastAPIOffline(
+        title="Chỉ số 766 API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url="/docs-assets",
+        redoc_url=None,
     )
     reads = [Depends(read_access)]
     app.include_router(operations.router)
@@ -143,6 +153,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
     app.include_router(reports.router, dependencies=reads)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
+    dashboard.mount(app, settings)
     # Innermost: a poll it answers has passed the metrics, CORS and the guards like any other.
     app.add_middleware(FrontCacheMiddleware)
     _add_guards(app, settings)

@@ -1,0 +1,72 @@
+// The dashboard's start: the methodology and the alert stream once, then one view at a time,
+// chosen by the address (#/, #/rankings, #/unit/<code>, #/list, #/alerts, #/wall).
+//
+// `?refresh=<seconds>` in the page's address sets how often views poll (default 10 s).
+
+import { getJson } from "./api.js";
+import { message } from "./dom.js";
+import { AlertFeed, status } from "./live.js";
+import { current } from "./route.js";
+import { mountAlerts } from "./views/alerts.js";
+import { mountList } from "./views/list.js";
+import { mountProvince } from "./views/province.js";
+import { mountRankings } from "./views/rankings.js";
+import { mountUnit } from "./views/unit.js";
+import { mountWall } from "./views/wall.js";
+
+const DEFAULT_REFRESH_SECONDS = 10;
+// Issue 12 adds `reports: mountReports` (the weekly comparison and the overdue report, with
+// their XLSX and CSV downloads) here and a link in page.html's <nav>.
+const VIEWS = {
+  "": mountProvince,
+  rankings: mountRankings,
+  unit: mountUnit,
+  list: mountList,
+  alerts: mountAlerts,
+  wall: mountWall,
+};
+
+async function start() {
+  const main = document.getElementById("main");
+  const refresh = Number(new URLSearchParams(location.search).get("refresh")) || DEFAULT_REFRESH_SECONDS;
+  let methodology;
+  while (!methodology) {
+    try {
+      methodology = await getJson("/methodology");
+    } catch (error) {
+      status.stale(error);
+      await new Promise((resolve) => setTimeout(resolve, refresh * 1000));
+    }
+  }
+  const feed = new AlertFeed();
+  const context = {
+    province: document.querySelector('meta[name="province"]').content,
+    methodology,
+    feed,
+    refreshMs: refresh * 1000,
+  };
+  feed.start();
+
+  let dispose = () => {};
+  // A view's own replaceState of its filters is no navigation; a new hash is.
+  const show = () => {
+    const route = current();
+    const mount = VIEWS[route.view];
+    dispose();
+    for (const link of document.querySelectorAll("[data-nav]")) {
+      if (link.dataset.nav === (route.view || "province")) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    if (!mount) {
+      main.replaceChildren(message("Không có trang này.", "error"));
+      dispose = () => {};
+      return;
+    }
+    dispose = mount(main, route, context);
+    if (document.activeElement === document.body) main.focus({ preventScroll: true });
+  };
+  window.addEventListener("hashchange", show);
+  show();
+}
+
+start();
