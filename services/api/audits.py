@@ -35,6 +35,7 @@ from shared.rules.catalogue import CATALOGUE_INDICATORS
 from shared.rules.members import (
     SUMMED_INDICATORS,
     Part,
+    among_overdue,
     dossier_basis,
     dossier_member,
     feedback_basis,
@@ -222,10 +223,20 @@ async def dossiers(
     instant = as_of or now
     period, indicator = audit.period, audit.indicator
     owner, basis = _owner(audit.unit), dossier_basis(indicator)
+    overdue = among_overdue(indicator, audit.paging.part)
 
     async def fetch(key: Key | None, limit: int) -> Sequence[Candidate]:
         return await scores.candidates(
-            session, DOSSIER_COLUMNS, Dossier, owner, basis, period.start, period.end, key, limit
+            session,
+            DOSSIER_COLUMNS,
+            Dossier,
+            owner,
+            basis,
+            period.start,
+            period.end,
+            key,
+            limit,
+            overdue,
         )
 
     collected = await _collect(
