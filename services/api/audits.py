@@ -313,23 +313,18 @@ async def catalogue(
     is or is not in the numerator. The province lists its units' members, unit by unit.
 
     These come from the catalogue in memory (a few thousand procedures), not from the database:
-    the list is the catalogue's, in (unit, code) order, and a cursor is found in it by bisection."""
+    the list is computed once per version (`ScoreBoard.catalogue_members`), in (unit, code)
+    order, and a cursor is found in it by bisection."""
     check_source(board, audit.indicator, "catalog")
     paging = audit.paging
     after = None if paging.after is None else tuple(key_parts(paging.after, str, str))
-    versions = await board.versions(session, audit.period, now)
-    rules = await board.catalogue.rules(session, versions.catalogue)
-    activity = (await board.stored_counts(session, audit.period, versions.as_of)).activity
-    members = sorted(
-        (
-            (owner, member)
-            for owner, member in rules.members_by_unit(
-                audit.indicator, audit.unit.code, activity, audit.period, now, board.province_code
-            )
-            if paging.part.holds(int(member.counted))
-        ),
-        key=lambda pair: (pair[0], pair[1].code),
-    )
+    members = [
+        (owner, member)
+        for owner, member in await board.catalogue_members(
+            session, audit.indicator, audit.unit.code, audit.period, now
+        )
+        if paging.part.holds(int(member.counted))
+    ]
     keys = [(owner, member.code) for owner, member in members]
     first = paging.skip if after is None else bisect.bisect_right(keys, after)
     shown = members[first : first + paging.page_size]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
-from shared.rules.catalogue import CatalogueRules
+from shared.rules.catalogue import CatalogueRules, Member
 from shared.rules.contributions import with_province
 from shared.rules.members import Basis, range_deltas_of_text, summed
 from shared.scores import history, repository
@@ -135,6 +135,9 @@ class ScoreBoard:
         # computation is CPU-bound: threads would hold the GIL); in the caller without one.
         self.ranges = ranges
         self._range_counts: OrderedDict[tuple[str, datetime], PeriodCounts] = OrderedDict()
+        self._members: OrderedDict[tuple[str, str, str, str], list[tuple[str, Member]]] = (
+            OrderedDict()
+        )
         self.methodology = methodology
         self.calendar = calendar
         self.catalogue = catalogue
@@ -236,6 +239,28 @@ class ScoreBoard:
                 found.restated_at,
             )
         return scored
+
+    async def catalogue_members(
+        self, session: AsyncSession, indicator: str, unit_code: str, period: Period, now: datetime
+    ) -> list[tuple[str, Member]]:
+        """(owner, member) of a catalogue indicator for a unit, in (owner, code) order: computed
+        once per version of what they depend on (the period's activity, the catalogue, the day),
+        as of the end of the day like the counts they explain."""
+        versions = await self.versions(session, period, now)
+        key = (indicator, unit_code, period.key, versions.tag())
+        members = self._members.get(key)
+        if members is None:
+            rules = await self.catalogue.rules(session, versions.catalogue)
+            activity = (await self.stored_counts(session, period, versions.as_of)).activity
+            end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
+            found = rules.members_by_unit(
+                indicator, unit_code, activity, period, end_of_day, self.province_code
+            )
+            members = self._members[key] = sorted(found, key=lambda pair: (pair[0], pair[1].code))
+            while len(self._members) > self.cache_size:
+                self._members.popitem(last=False)
+        self._members.move_to_end(key)
+        return members
 
     async def stored_counts(
         self, session: AsyncSession, period: Period, as_of: datetime | None
