@@ -65,24 +65,9 @@ def upgrade() -> None:
         ["unit_code", "effective_due_at", "dossier_code"],
         postgresql_where=sa.text(OVERDUE),
     )
-    # 2.1's shortfall is among the overdue: their own listing order.
-    op.create_index(
-        "ix_dossiers_unit_overdue_listing",
-        "dossiers",
-        ["unit_code", "received_at", "dossier_code"],
-        postgresql_where=sa.text(OVERDUE),
-    )
-    op.create_index(
-        "ix_dossiers_overdue_listing",
-        "dossiers",
-        ["received_at", "dossier_code"],
-        postgresql_where=sa.text(OVERDUE),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_dossiers_overdue_listing", table_name="dossiers")
-    op.drop_index("ix_dossiers_unit_overdue_listing", table_name="dossiers")
     op.drop_index("ix_dossiers_overdue", table_name="dossiers")
     op.create_index(
         "ix_dossiers_overdue",
