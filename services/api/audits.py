@@ -49,8 +49,9 @@ from shared.workdays import WorkingCalendar
 ItemT = TypeVar("ItemT", schemas.AuditItem, schemas.FeedbackAuditItem, schemas.CatalogueAuditItem)
 RowT = TypeVar("RowT")
 
-# Candidates read per round: the first round as many as a page asks for (most candidates are
-# members of the denominator), then more each round for a sparse part, up to this many.
+# Candidates read per round: the first round half as many again as a page asks for (most
+# candidates are members of a denominator, not all: the carried-over include some finished just
+# before the period), then four times more each round for a sparse part, up to this many.
 MAX_CHUNK = 2_000
 DOSSIER_COLUMNS = (
     Dossier.received_at,
@@ -143,7 +144,7 @@ async def _collect(
     part (past the `skip` members of a deprecated page number)."""
     wanted = paging.skip + paging.page_size
     members: list[tuple[Candidate, int]] = []
-    chunk = min(MAX_CHUNK, max(wanted, 16))
+    chunk = min(MAX_CHUNK, max(wanted + wanted // 2, 16))
     while True:
         rows = await fetch(after, chunk)
         for index, row in enumerate(rows):
