@@ -22,7 +22,7 @@ from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules, Member
-from shared.rules.contributions import with_province
+from shared.rules.contributions import CountDeltas, with_province
 from shared.rules.members import Basis, range_deltas_of_text, summed
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
@@ -283,26 +283,25 @@ class ScoreBoard:
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
         """A range's counts from the states of the dossiers and feedback that may count in it
         (ranges are for reports: this reads them, where a named period reads its counts)."""
-        dossiers = await repository.states_of_range(
-            session, Dossier, Basis.PROCESSING, period.start, period.end
-        )
-        feedback = await repository.states_of_range(
-            session, Feedback, Basis.PROCESSING, period.start, period.end
-        )
         compute = partial(
             range_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
         )
-        if self.ranges is None or len(dossiers) + len(feedback) < INLINE_RANGE_STATES:
-            deltas = compute(dossiers, feedback)
-        else:
-            # Half of the states to each of two workers: the deltas add up.
-            loop = asyncio.get_running_loop()
-            middle, half = len(dossiers) // 2, len(feedback) // 2
-            parts = await asyncio.gather(
-                loop.run_in_executor(self.ranges, compute, dossiers[:middle], feedback[:half]),
-                loop.run_in_executor(self.ranges, compute, dossiers[middle:], feedback[half:]),
+        loop = asyncio.get_running_loop()
+        computing: list[asyncio.Future[CountDeltas]] = []
+        computed: list[CountDeltas] = []
+        for model in (Dossier, Feedback):
+            chunks = repository.states_of_range(
+                session, model, Basis.PROCESSING, period.start, period.end, RANGE_CHUNK
             )
-            deltas = summed(parts)
+            async for chunk in chunks:
+                texts = (chunk, []) if model is Dossier else ([], chunk)
+                # A full chunk goes to a worker while the next one is read; a range smaller than
+                # one chunk is computed here, where sending it would cost more.
+                if self.ranges is not None and (computing or len(chunk) == RANGE_CHUNK):
+                    computing.append(loop.run_in_executor(self.ranges, compute, *texts))
+                else:
+                    computed.append(compute(*texts))
+        deltas = summed([*computed, *await asyncio.gather(*computing)])
         pooled = with_province(deltas, self.province_code)
         return split_counts(
             (unit, indicator, numerator, denominator)
@@ -310,5 +309,5 @@ class ScoreBoard:
         )
 
 
-# Fewer states than this are computed in the caller: sending them to a worker costs more.
-INLINE_RANGE_STATES = 2_000
+# States per chunk of a range: each is computed in a worker while the next is read.
+RANGE_CHUNK = 4_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -311,10 +311,16 @@ async def candidates(
 
 
 async def states_of_range(
-    session: AsyncSession, model: Subject, basis: Basis, start: datetime, end: datetime
-) -> list[str]:
-    """Every candidate of a range (all units), as the JSON text of its state: what the range's
-    counts are computed from, in a worker process."""
+    session: AsyncSession,
+    model: Subject,
+    basis: Basis,
+    start: datetime,
+    end: datetime,
+    size: int,
+) -> AsyncIterator[list[str]]:
+    """Every candidate of a range (all units), as the JSON text of its state, `size` at a time
+    as the database sends them (a server-side cursor): what the range's counts are computed
+    from, in worker processes, while the next ones arrive."""
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
     if basis is Basis.RECEIPT:
@@ -331,7 +337,10 @@ async def states_of_range(
                 ),
             )
         )
-    return list(await session.scalars(select(text_state).where(*may_count)))
+    query = select(text_state).where(*may_count).execution_options(yield_per=size)
+    result = await session.stream_scalars(query)
+    async for part in result.partitions(size):
+        yield list(part)
 
 
 async def cell(
