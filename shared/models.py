@@ -170,6 +170,7 @@ class Publication(Base):
 # Subjects with a transition ahead (every unfinished one has one) and those with none.
 OPEN = "next_transition_at IS NOT NULL"
 FINISHED = "next_transition_at IS NULL AND received_at IS NOT NULL"
+OVERDUE = "outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"
 # From receipt to the latest status step: a finished subject's end of processing is one of its
 # steps, so no later than this. `chiso766_last_step` (migration 0010) reads the step times of a
 # stored state (`shared.rules.dossier`: {"m": {event_id: [status, at]}}).
@@ -227,13 +228,27 @@ class Dossier(Base):
         *listing_indexes("dossiers", "dossier_code"),
         # A procedure's dossiers, re-evaluated when the catalogue changes what it requires.
         Index("ix_dossiers_procedure_code", "procedure_code"),
+        # 2.1's shortfall, among the overdue (see shared.rules.members.among_overdue).
+        Index(
+            "ix_dossiers_unit_overdue_listing",
+            "unit_code",
+            "received_at",
+            "dossier_code",
+            postgresql_where=text(OVERDUE),
+        ),
+        Index(
+            "ix_dossiers_overdue_listing",
+            "received_at",
+            "dossier_code",
+            postgresql_where=text(OVERDUE),
+        ),
         # A unit's overdue list, most overdue first.
         Index(
             "ix_dossiers_overdue",
             "unit_code",
             "effective_due_at",
             "dossier_code",
-            postgresql_where=text("outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"),
+            postgresql_where=text(OVERDUE),
         ),
         # Dossiers coming due with no event: the "due soon" alerts' scan.
         Index(

@@ -35,6 +35,7 @@ from shared.rules.catalogue import CATALOGUE_INDICATORS
 from shared.rules.members import (
     SUMMED_INDICATORS,
     Part,
+    among_overdue,
     dossier_basis,
     dossier_member,
     feedback_basis,
@@ -48,8 +49,9 @@ from shared.workdays import WorkingCalendar
 ItemT = TypeVar("ItemT", schemas.AuditItem, schemas.FeedbackAuditItem, schemas.CatalogueAuditItem)
 RowT = TypeVar("RowT")
 
-# Candidates read per round: the first round as many as a page asks for (most candidates are
-# members of the denominator), then more each round for a sparse part, up to this many.
+# Candidates read per round: the first round half as many again as a page asks for (most
+# candidates are members of a denominator, not all: the carried-over include some finished just
+# before the period), then four times more each round for a sparse part, up to this many.
 MAX_CHUNK = 2_000
 DOSSIER_COLUMNS = (
     Dossier.received_at,
@@ -142,7 +144,7 @@ async def _collect(
     part (past the `skip` members of a deprecated page number)."""
     wanted = paging.skip + paging.page_size
     members: list[tuple[Candidate, int]] = []
-    chunk = min(MAX_CHUNK, max(wanted, 16))
+    chunk = min(MAX_CHUNK, max(wanted + wanted // 2, 16))
     while True:
         rows = await fetch(after, chunk)
         for index, row in enumerate(rows):
@@ -222,10 +224,20 @@ async def dossiers(
     instant = as_of or now
     period, indicator = audit.period, audit.indicator
     owner, basis = _owner(audit.unit), dossier_basis(indicator)
+    overdue = among_overdue(indicator, audit.paging.part)
 
     async def fetch(key: Key | None, limit: int) -> Sequence[Candidate]:
         return await scores.candidates(
-            session, DOSSIER_COLUMNS, Dossier, owner, basis, period.start, period.end, key, limit
+            session,
+            DOSSIER_COLUMNS,
+            Dossier,
+            owner,
+            basis,
+            period.start,
+            period.end,
+            key,
+            limit,
+            overdue,
         )
 
     collected = await _collect(
@@ -302,23 +314,18 @@ async def catalogue(
     is or is not in the numerator. The province lists its units' members, unit by unit.
 
     These come from the catalogue in memory (a few thousand procedures), not from the database:
-    the list is the catalogue's, in (unit, code) order, and a cursor is found in it by bisection."""
+    the list is computed once per version (`ScoreBoard.catalogue_members`), in (unit, code)
+    order, and a cursor is found in it by bisection."""
     check_source(board, audit.indicator, "catalog")
     paging = audit.paging
     after = None if paging.after is None else tuple(key_parts(paging.after, str, str))
-    versions = await board.versions(session, audit.period, now)
-    rules = await board.catalogue.rules(session, versions.catalogue)
-    activity = (await board.stored_counts(session, audit.period, versions.as_of)).activity
-    members = sorted(
-        (
-            (owner, member)
-            for owner, member in rules.members_by_unit(
-                audit.indicator, audit.unit.code, activity, audit.period, now, board.province_code
-            )
-            if paging.part.holds(int(member.counted))
-        ),
-        key=lambda pair: (pair[0], pair[1].code),
-    )
+    members = [
+        (owner, member)
+        for owner, member in await board.catalogue_members(
+            session, audit.indicator, audit.unit.code, audit.period, now
+        )
+        if paging.part.holds(int(member.counted))
+    ]
     keys = [(owner, member.code) for owner, member in members]
     first = paging.skip if after is None else bisect.bisect_right(keys, after)
     shown = members[first : first + paging.page_size]

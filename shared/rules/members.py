@@ -65,6 +65,16 @@ PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
 SUMMED_INDICATORS = frozenset({PROCESSING_TIME})
 
 
+def among_overdue(indicator: str, part: Part) -> bool:
+    """Whether the part's members are all among the dossiers stored as overdue.
+
+    True of 2.1's shortfall: lateness only grows with time (the clock runs on, supplement
+    requests add up, an end of processing can only move later), so a dossier late at a period's
+    end is late at every later instant, and scoring stores its outcome as of the latest one (a
+    property test checks the growth). The rules still decide on each of them."""
+    return indicator == ON_TIME and part is Part.SHORTFALL
+
+
 def dossier_basis(indicator: str) -> Basis:
     return Basis.PROCESSING if indicator in PROCESSING_INDICATORS else Basis.RECEIPT
 

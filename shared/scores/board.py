@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
-from shared.rules.catalogue import CatalogueRules
-from shared.rules.contributions import with_province
+from shared.rules.catalogue import CatalogueRules, Member
+from shared.rules.contributions import CountDeltas, with_province
 from shared.rules.members import Basis, range_deltas_of_text, summed
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
@@ -135,6 +135,9 @@ class ScoreBoard:
         # computation is CPU-bound: threads would hold the GIL); in the caller without one.
         self.ranges = ranges
         self._range_counts: OrderedDict[tuple[str, datetime], PeriodCounts] = OrderedDict()
+        self._members: OrderedDict[tuple[str, str, str, str], list[tuple[str, Member]]] = (
+            OrderedDict()
+        )
         self.methodology = methodology
         self.calendar = calendar
         self.catalogue = catalogue
@@ -237,6 +240,28 @@ class ScoreBoard:
             )
         return scored
 
+    async def catalogue_members(
+        self, session: AsyncSession, indicator: str, unit_code: str, period: Period, now: datetime
+    ) -> list[tuple[str, Member]]:
+        """(owner, member) of a catalogue indicator for a unit, in (owner, code) order: computed
+        once per version of what they depend on (the period's activity, the catalogue, the day),
+        as of the end of the day like the counts they explain."""
+        versions = await self.versions(session, period, now)
+        key = (indicator, unit_code, period.key, versions.tag())
+        members = self._members.get(key)
+        if members is None:
+            rules = await self.catalogue.rules(session, versions.catalogue)
+            activity = (await self.stored_counts(session, period, versions.as_of)).activity
+            end_of_day = datetime.combine(versions.day, time.max, self.catalogue.workdays.tz)
+            found = rules.members_by_unit(
+                indicator, unit_code, activity, period, end_of_day, self.province_code
+            )
+            members = self._members[key] = sorted(found, key=lambda pair: (pair[0], pair[1].code))
+            while len(self._members) > self.cache_size:
+                self._members.popitem(last=False)
+        self._members.move_to_end(key)
+        return members
+
     async def stored_counts(
         self, session: AsyncSession, period: Period, as_of: datetime | None
     ) -> PeriodCounts:
@@ -258,26 +283,25 @@ class ScoreBoard:
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
         """A range's counts from the states of the dossiers and feedback that may count in it
         (ranges are for reports: this reads them, where a named period reads its counts)."""
-        dossiers = await repository.states_of_range(
-            session, Dossier, Basis.PROCESSING, period.start, period.end
-        )
-        feedback = await repository.states_of_range(
-            session, Feedback, Basis.PROCESSING, period.start, period.end
-        )
         compute = partial(
             range_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
         )
-        if self.ranges is None or len(dossiers) + len(feedback) < INLINE_RANGE_STATES:
-            deltas = compute(dossiers, feedback)
-        else:
-            # Half of the states to each of two workers: the deltas add up.
-            loop = asyncio.get_running_loop()
-            middle, half = len(dossiers) // 2, len(feedback) // 2
-            parts = await asyncio.gather(
-                loop.run_in_executor(self.ranges, compute, dossiers[:middle], feedback[:half]),
-                loop.run_in_executor(self.ranges, compute, dossiers[middle:], feedback[half:]),
+        loop = asyncio.get_running_loop()
+        computing: list[asyncio.Future[CountDeltas]] = []
+        computed: list[CountDeltas] = []
+        for model in (Dossier, Feedback):
+            chunks = repository.states_of_range(
+                session, model, Basis.PROCESSING, period.start, period.end, RANGE_CHUNK
             )
-            deltas = summed(parts)
+            async for chunk in chunks:
+                texts = (chunk, []) if model is Dossier else ([], chunk)
+                # A full chunk goes to a worker while the next one is read; a range smaller than
+                # one chunk is computed here, where sending it would cost more.
+                if self.ranges is not None and (computing or len(chunk) == RANGE_CHUNK):
+                    computing.append(loop.run_in_executor(self.ranges, compute, *texts))
+                else:
+                    computed.append(compute(*texts))
+        deltas = summed([*computed, *await asyncio.gather(*computing)])
         pooled = with_province(deltas, self.province_code)
         return split_counts(
             (unit, indicator, numerator, denominator)
@@ -285,5 +309,5 @@ class ScoreBoard:
         )
 
 
-# Fewer states than this are computed in the caller: sending them to a worker costs more.
-INLINE_RANGE_STATES = 2_000
+# States per chunk of a range: each is computed in a worker while the next is read.
+RANGE_CHUNK = 4_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from shared.rules.catalogue import (
     activity_by_unit,
 )
 from shared.rules.members import Basis
-from shared.rules.ontime import DossierOutcome
+from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,16 +235,18 @@ def _after(model: Subject, after: Key | None) -> list[ColumnElement[bool]]:
     return [tuple_(model.received_at, _key_column(model)) > tuple_(*after)]
 
 
-def _can_count(model: Subject) -> list[ColumnElement[bool]]:
-    if model is Dossier:
-        # Never accepted, and nothing ahead that could change it: in no count.
-        return [
-            or_(
-                Dossier.outcome != DossierOutcome.NOT_COUNTED,
-                Dossier.next_transition_at.is_not(None),
-            )
-        ]
-    return []
+def _can_count(model: Subject, overdue: bool = False) -> list[ColumnElement[bool]]:
+    if model is not Dossier:
+        return []
+    if overdue:
+        return [Dossier.outcome.in_(OVERDUE_OUTCOMES)]
+    # Never accepted, and nothing ahead that could change it: in no count.
+    return [
+        or_(
+            Dossier.outcome != DossierOutcome.NOT_COUNTED,
+            Dossier.next_transition_at.is_not(None),
+        )
+    ]
 
 
 async def candidates(
@@ -257,11 +259,14 @@ async def candidates(
     end: datetime,
     after: Key | None,
     limit: int,
+    overdue: bool = False,
 ) -> list[Candidate]:
     """The next `limit` candidates of a period after `after`, in (received_at, key) order; the
-    rules decide which of them count. `columns` must begin with received_at and the key."""
+    rules decide which of them count. `columns` must begin with received_at and the key.
+    `overdue`: only the dossiers stored as overdue (`shared.rules.members.among_overdue`)."""
     order = (model.received_at, _key_column(model))
     owned = [] if unit_code is None else [model.unit_code == unit_code]
+    owned.extend(_can_count(model, overdue) if overdue else [])
     rows: list[Candidate] = []
     if basis is Basis.PROCESSING and (after is None or after[0] < start):
         before = [model.received_at < start, *owned, *_after(model, after)]
@@ -306,10 +311,16 @@ async def candidates(
 
 
 async def states_of_range(
-    session: AsyncSession, model: Subject, basis: Basis, start: datetime, end: datetime
-) -> list[str]:
-    """Every candidate of a range (all units), as the JSON text of its state: what the range's
-    counts are computed from, in a worker process."""
+    session: AsyncSession,
+    model: Subject,
+    basis: Basis,
+    start: datetime,
+    end: datetime,
+    size: int,
+) -> AsyncIterator[list[str]]:
+    """Every candidate of a range (all units), as the JSON text of its state, `size` at a time
+    as the database sends them (a server-side cursor): what the range's counts are computed
+    from, in worker processes, while the next ones arrive."""
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
     if basis is Basis.RECEIPT:
@@ -326,7 +337,10 @@ async def states_of_range(
                 ),
             )
         )
-    return list(await session.scalars(select(text_state).where(*may_count)))
+    query = select(text_state).where(*may_count).execution_options(yield_per=size)
+    result = await session.stream_scalars(query)
+    async for part in result.partitions(size):
+        yield list(part)
 
 
 async def cell(

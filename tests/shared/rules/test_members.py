@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.events import normalized_payload, parse_record
@@ -15,13 +15,16 @@ from shared.rules.contributions import with_province
 from shared.rules.dossier import State, apply_event, empty_state
 from shared.rules.members import (
     Part,
+    among_overdue,
     range_counts,
     range_deltas,
     range_deltas_of_text,
     summed,
 )
+from shared.rules.ontime import evaluate
 from shared.workdays import WorkingCalendar
 from tests.support.factories import dossier_event, received
+from tests.support.scoring import facts_of
 
 CALENDAR = Calendar("Asia/Ho_Chi_Minh")
 WORKDAYS = WorkingCalendar()
@@ -74,3 +77,36 @@ def test_a_range_counted_in_pieces_is_the_range_counted_at_once(
     ]
     assert with_province(summed(pieces), "19") == whole
     assert with_province(range_deltas(states, [], RANGE, AS_OF, WORKDAYS), "19") == whole
+
+
+STEPS = (
+    "IN_PROGRESS",
+    "SUPPLEMENT_REQUESTED",
+    "SUPPLEMENTED",
+    "COMPLETED",
+    "RESULT_RETURNED",
+    "SUSPENDED",
+    "REJECTED",
+    "WITHDRAWN",
+)
+hours = st.integers(min_value=0, max_value=24 * 40)
+
+
+@settings(max_examples=1000)
+@given(
+    st.integers(min_value=1, max_value=24 * 15),
+    st.lists(st.tuples(st.sampled_from(STEPS), hours), max_size=6),
+    hours,
+    hours,
+)
+def test_a_dossier_late_at_an_instant_is_late_at_every_later_one(
+    due_in: int, steps: list[tuple[str, int]], first: int, second: int
+) -> None:
+    """Why 2.1's shortfall is read among the dossiers stored as overdue (`among_overdue`)."""
+    assert among_overdue("2.1", Part.SHORTFALL)
+    events = [received("D", T0, due_in=timedelta(hours=due_in))]
+    events += [dossier_event("D", status, T0 + timedelta(hours=h)) for status, h in steps]
+    facts = facts_of(events)
+    earlier, later = sorted((T0 + timedelta(hours=first), T0 + timedelta(hours=second)))
+    if not evaluate(facts, earlier).on_time:
+        assert not evaluate(facts, later).on_time
