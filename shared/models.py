@@ -250,6 +250,13 @@ class Dossier(Base):
             "dossier_code",
             postgresql_where=text(OVERDUE),
         ),
+        # A unit's dossiers in progress, soonest due first: guidance's forecast and due-soon list.
+        Index(
+            "ix_dossiers_unit_in_progress_due",
+            "unit_code",
+            "effective_due_at",
+            postgresql_where=text("outcome IN ('IN_PROGRESS', 'IN_PROGRESS_OVERDUE')"),
+        ),
         # Dossiers coming due with no event: the "due soon" alerts' scan.
         Index(
             "ix_dossiers_in_progress_due",
