@@ -121,6 +121,17 @@ async def measure(base_url: str, db_url: str, live: LiveStream, load: wrk.Load) 
     return figures
 
 
+async def measure_paced(base_url: str, live: LiveStream, load: wrk.Load) -> list[ReadFigure]:
+    """The named periods' 200s at the load's fixed rate, the live stream on: the latency a
+    portal sees at that traffic, rather than the saturated machine's."""
+    async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=120) as client:
+        live.resume()
+        return [
+            await _run(client, load, "/rankings 200 paced", RANKINGS),
+            await _run(client, load, "/units/19 month 200 paced", UNIT_MONTH),
+        ]
+
+
 @dataclass(frozen=True, slots=True)
 class RangeLoad:
     figure: ReadFigure

@@ -33,11 +33,29 @@ _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DISTRIBUTION = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.M)
 
 
+# wrk's own pacing: each connection waits `delay()` ms before its next request, so the load is
+# about connections x 1000 / (delay + latency) requests a second, short of saturating the machine.
+PACE_SCRIPT = """
+function delay() return %.3f end
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Load:
     threads: int = 2
     connections: int = 32
     seconds: float = 15
+    # Requests a second to pace the load at (None: as fast as the api answers).
+    rate: float | None = None
+
+    def paced(self, rate: float) -> Load:
+        return Load(self.threads, self.connections, self.seconds, rate)
+
+    def script(self, count_statuses: bool) -> str:
+        parts = [STATUS_SCRIPT] if count_statuses else []
+        if self.rate:
+            parts.append(PACE_SCRIPT % (self.connections * 1000 / self.rate))
+        return "\n".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +124,11 @@ async def run(
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.TemporaryDirectory(prefix="chiso766-wrk-") as folder:
-        if count_statuses:
-            script = Path(folder) / "statuses.lua"
-            script.write_text(STATUS_SCRIPT)
-            command += ["-s", str(script)]
+        script = load.script(count_statuses)
+        if script:
+            path = Path(folder) / "load.lua"
+            path.write_text(script)
+            command += ["-s", str(path)]
         process = await asyncio.create_subprocess_exec(
             *command,
             url,
