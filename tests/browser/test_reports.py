@@ -265,6 +265,19 @@ def test_a_units_guidance_shows_the_apis_fixes_and_gains(
     assert listed["part"] == "shortfall"
     expect(page.locator("main h1")).to_contain_text("còn thiếu")
 
+    # The overdue fix's count: the unit's overdue dossiers, in the dossiers view.
+    page.go_back()
+    overdue = next(fix for _, fix in fixes if fix["kind"] == "overdue")
+    dossiers = follow(pipeline, f"{overdue['items']}&page_size=100")["items"]
+    card.locator('li[data-fix="overdue"] a[data-count]').click()
+    expect(page.locator("table.dossiers tbody tr")).to_have_count(len(dossiers))
+    codes = page.eval_on_selector_all(
+        "table.dossiers tbody tr", "rows => rows.map(r => r.dataset.dossier)"
+    )
+    # (test_live adds dossiers to the shared pipeline: the api's list, not the scenario's.)
+    assert codes == [item["dossier_code"] for item in dossiers]
+    assert "TP-2" in codes
+
 
 def test_the_trend_draws_a_point_per_closed_day(dashboard: Watched, pipeline: Pipeline) -> None:
     page = dashboard.page
@@ -380,4 +393,10 @@ def test_the_trend_draws_a_point_per_closed_day_of_the_history(
             )
             labels = page.locator("section.trend text.day").all_text_contents()
             assert labels[0] == f"{days[0]['day'][8:]}/{days[0]['day'][5:7]}"
+            # Reached by keyboard (each point a tab stop), drawn within a phone's width.
+            points.last.focus()
+            expect(points.last).to_be_focused()
             watched.shot(f"trend-history-{code}")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, code
+            page.set_viewport_size({"width": 1280, "height": 900})
