@@ -1,7 +1,7 @@
 // The daily trend: a small SVG line of a unit's (or the province's) total at the end of each
 // closed day (/units/{code}/history), each point's value in its <title> for hover and focus.
 
-import { ApiError, Sources } from "./api.js";
+import { Sources } from "./api.js";
 import { h, message } from "./dom.js";
 import { num } from "./format.js";
 import { Poller, refreshInto } from "./live.js";
@@ -72,11 +72,9 @@ export class Trend {
     this.element = h("section", { class: "card trend", "data-slot": "trend" }, h("h2", {}, "Diễn biến theo ngày"), message("Đang tải…", "loading"));
     const sources = new Sources({ history: `/units/${encodeURIComponent(code)}/history?period=${encodeURIComponent(period)}` });
     this.poller = new Poller(
-      () => refreshInto(sources, () => draw(this.element, sources.body("history")), (error) => {
-        // 422: the history holds no closed day yet (the first closes at midnight).
-        if (error instanceof ApiError && error.status === 422) draw(this.element, { days: [], period, unit: { name: "" } });
-        else this.element.replaceChildren(h("h2", {}, "Diễn biến theo ngày"), message(error.detail ?? String(error), "error"));
-      }),
+      // Before the first day closes the history has no days: "Chưa có lịch sử.".
+      () => refreshInto(sources, () => draw(this.element, sources.body("history")),
+        (error) => this.element.replaceChildren(h("h2", {}, "Diễn biến theo ngày"), message(error.detail, "error"))),
       Math.max(context.refreshMs, MIN_REFRESH_MS),
     );
   }
