@@ -127,13 +127,19 @@ async def unit_detail_on(
 
 
 async def series_days(session: AsyncSession, first: date | None, last: date | None) -> list[date]:
-    """The days from `first` to `last`, by default the last closed ones."""
+    """The days from `first` to `last`, by default the last closed ones (none before the first
+    day closes)."""
     if last is None:
         last = await history.latest_closed_day(session)
         if last is None:
-            raise history.DayNotClosed("the history holds no day yet: the first closes tonight")
+            # No day has closed yet (the first closes tonight): the last closed days are none.
+            return []
     if first is None:
         first = last - timedelta(days=DEFAULT_DAYS - 1)
+        # A history younger than that: the days it holds.
+        began = await history.first_closed_day(session)
+        if began is not None and first < began <= last:
+            first = began
     if last < first:
         raise InvalidInput(f"from ({first}) is after to ({last})")
     if (last - first).days >= MAX_RANGE_DAYS:

@@ -65,6 +65,17 @@ async def latest_closed_day(session: AsyncSession) -> date | None:
     return day
 
 
+async def first_closed_day(session: AsyncSession) -> date | None:
+    """The oldest day every scoring partition has closed: where the history begins."""
+    partitions = await _partitions(session)
+    if not partitions:
+        return None
+    day: date | None = await session.scalar(
+        _closed_by_all(partitions).order_by(HistoryDay.day).limit(1)
+    )
+    return day
+
+
 async def require_closed(session: AsyncSession, days: Sequence[date]) -> None:
     """Refuse a day the history does not hold: not ended, or before the history began."""
     partitions = await _partitions(session)

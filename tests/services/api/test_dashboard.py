@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from services.api import dashboard
 from services.api.settings import ApiSettings
 
+SVG_NAMESPACE = '"http://www.w3.org/2000/svg"'
+
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
@@ -52,7 +54,8 @@ async def test_the_modules_import_only_each_other(client: httpx.AsyncClient) -> 
     while pending:
         module = pending.pop()
         seen.add(module)
-        source = (await client.get(f"/ui/{module}")).text
+        # SVG's namespace is a name (createElementNS), never fetched: the one URL allowed.
+        source = (await client.get(f"/ui/{module}")).text.replace(SVG_NAMESPACE, "svg:")
         assert "http://" not in source, module
         assert "https://" not in source, module
         for line in source.splitlines():

@@ -177,6 +177,34 @@ async def test_a_day_the_history_does_not_hold_is_refused_with_a_message(
         assert message in response.text
 
 
+async def test_before_the_first_day_closes_the_history_is_empty_not_refused(db_url: str) -> None:
+    """The dashboard's trend asks before any day closed: no days, and the same answer later
+    days fill (an explicit day not closed is still refused, above)."""
+    clock = ManualClock(local(WEDNESDAY, 10))
+    await store(db_url, UNITS + EVENTS[WEDNESDAY])
+    await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        response = await api.get("/units/SO-A/history", params={"period": "month"})
+        assert response.status_code == 200, response.text
+        assert response.json()["days"] == []
+        refused = await api.get("/units/SO-A/history", params={"to": str(WEDNESDAY)})
+        assert refused.status_code == 422, refused.text
+
+
+async def test_a_young_history_lists_the_days_it_holds_by_default(db_url: str) -> None:
+    """Without `from`, the last 30 days the history holds: fewer while it is younger."""
+    clock = ManualClock(local(WEDNESDAY, 10))
+    await store(db_url, UNITS + EVENTS[WEDNESDAY])
+    await step_until_idle(db_url, clock)
+    for day in (THURSDAY, FRIDAY):
+        clock.set(local(day, 10))
+        await step_until_idle(db_url, clock)
+    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+        response = await api.get("/units/SO-A/history", params={"period": "month"})
+        assert response.status_code == 200, response.text
+        assert [day["day"] for day in response.json()["days"]] == [str(WEDNESDAY), str(THURSDAY)]
+
+
 async def test_the_comparison_reproduces_a_hand_built_week(db_url: str) -> None:
     clock = ManualClock(local(WEDNESDAY, 7))
     await store(db_url, UNITS)

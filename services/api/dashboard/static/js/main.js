@@ -1,5 +1,6 @@
 // The dashboard's start: the methodology and the alert stream once, then one view at a time,
-// chosen by the address (#/, #/rankings, #/unit/<code>, #/list, #/alerts, #/wall).
+// chosen by the address (#/, #/rankings, #/unit/<code>, #/list, #/alerts, #/wall, #/reports,
+// #/dossiers).
 //
 // `?refresh=<seconds>` in the page's address sets how often views poll (default 10 s).
 
@@ -8,15 +9,15 @@ import { message } from "./dom.js";
 import { AlertFeed, status } from "./live.js";
 import { current } from "./route.js";
 import { mountAlerts } from "./views/alerts.js";
+import { mountDossiers } from "./views/dossiers.js";
 import { mountList } from "./views/list.js";
 import { mountProvince } from "./views/province.js";
 import { mountRankings } from "./views/rankings.js";
+import { mountReports } from "./views/reports.js";
 import { mountUnit } from "./views/unit.js";
 import { mountWall } from "./views/wall.js";
 
 const DEFAULT_REFRESH_SECONDS = 10;
-// Issue 12 adds `reports: mountReports` (the weekly comparison and the overdue report, with
-// their XLSX and CSV downloads) here and a link in page.html's <nav>.
 const VIEWS = {
   "": mountProvince,
   rankings: mountRankings,
@@ -24,6 +25,8 @@ const VIEWS = {
   list: mountList,
   alerts: mountAlerts,
   wall: mountWall,
+  reports: mountReports,
+  dossiers: mountDossiers,
 };
 
 async function start() {

@@ -35,7 +35,7 @@ const AUDIT = /^\/units\/[^/?#]+\/indicators\/[^/?#]+\/(dossiers|feedback|catalo
 
 function draw(container, page, kind, link) {
   const spec = KINDS[kind];
-  const part = page.part === "numerator" ? "tử số" : "mẫu số";
+  const part = { numerator: "tử số", shortfall: "còn thiếu" }[page.part] ?? "mẫu số";
   const pages = Math.max(1, Math.ceil(page.total / page.page_size));
   const rows = page.items.map((item) => h("tr", { "data-key": spec.key(item) }, spec.cells(item).map((value) => h("td", {}, value))));
   const parts = [
@@ -52,7 +52,7 @@ function draw(container, page, kind, link) {
 
 export function mountList(root, route) {
   const src = route.params.get("src") ?? "";
-  const part = route.params.get("part") === "numerator" ? "numerator" : "denominator";
+  const part = ["numerator", "shortfall"].includes(route.params.get("part")) ? route.params.get("part") : "denominator";
   const pageNumber = Math.max(1, Number.parseInt(route.params.get("page") ?? "1", 10) || 1);
   const match = AUDIT.exec(src);
   if (!match) {

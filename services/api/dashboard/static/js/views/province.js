@@ -8,6 +8,7 @@ import { Poller, refreshInto } from "../live.js";
 import { periodPicker } from "../periods.js";
 import { href, remember, unitHref } from "../route.js";
 import { alertList } from "./alerts.js";
+import { Trend } from "../trend.js";
 
 const PODIUM = 3;
 
@@ -60,15 +61,14 @@ function podium(rankings, period) {
   );
 }
 
-export function drawProvince(container, sources, period) {
+export function drawProvince(container, sources, period, trendCard = null) {
   const detail = sources.body("unit");
   container.replaceChildren(
     h("section", { class: "card province-score" },
       h("h2", {}, detail.unit.name, " ", h("small", {}, detail.period.key)),
       scoreCard(detail),
       groupMeters(detail.groups)),
-    // Issue 12 adds the daily history here: a trend of the total (/units/{code}/history).
-    h("section", { class: "card trend", "data-slot": "trend", hidden: true }),
+    trendCard ?? h("section", { class: "card trend", "data-slot": "trend", hidden: true }),
     h("section", { class: "card podiums" }, podium(sources.body("department"), period), podium(sources.body("commune"), period)),
   );
 }
@@ -76,18 +76,19 @@ export function drawProvince(container, sources, period) {
 export function mountProvince(root, route, context) {
   const period = route.params.get("period") ?? "month";
   const sources = provinceSources(context.province, period);
+  const trendCard = new Trend(context.province, context).start();
   const body = h("div", { class: "province" }, message("Đang tải…", "loading"));
   const alerts = h("section", { class: "card alerts" }, h("h2", {}, "Cảnh báo trực tiếp"), alertList(context.feed.items));
   const picker = periodPicker(period, (chosen) => { location.hash = href("", [], { period: chosen }); });
   root.replaceChildren(h("h1", {}, "Toàn tỉnh"), picker, h("div", { class: "columns" }, body, alerts));
   remember("", [], { period });
   const poller = new Poller(
-    () => refreshInto(sources, () => drawProvince(body, sources, period), (error) => body.replaceChildren(message(error.detail, "error"))),
+    () => refreshInto(sources, () => drawProvince(body, sources, period, trendCard.element), (error) => body.replaceChildren(message(error.detail, "error"))),
     context.refreshMs,
   ).start();
   const unsubscribe = context.feed.subscribe(() => {
     alerts.lastChild.replaceWith(alertList(context.feed.items));
     poller.now();
   });
-  return () => { poller.stop(); unsubscribe(); };
+  return () => { poller.stop(); unsubscribe(); trendCard.stop(); };
 }

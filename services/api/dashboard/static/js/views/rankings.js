@@ -7,6 +7,7 @@ import { DASH, LEVELS, num, signed, trend } from "../format.js";
 import { Poller, refreshInto } from "../live.js";
 import { periodPicker } from "../periods.js";
 import { remember, unitHref } from "../route.js";
+import { downloadLinks } from "../downloads.js";
 
 const COLUMNS = {
   rank: (item) => item.rank,
@@ -107,7 +108,8 @@ export function mountRankings(root, route, context) {
   search.addEventListener("input", () => { state.q = search.value; draw(); });
   root.replaceChildren(
     h("h1", {}, "Xếp hạng"),
-    h("div", { class: "controls" }, levels, periodPicker(state.period, (period) => navigate({ period })), search),
+    h("div", { class: "controls" }, levels, periodPicker(state.period, (period) => navigate({ period })), search,
+      downloadLinks(`/rankings?level=${state.level}&period=${encodeURIComponent(state.period)}`)),
     body,
   );
   const poller = new Poller(

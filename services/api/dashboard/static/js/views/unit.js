@@ -9,6 +9,9 @@ import { Poller, refreshInto } from "../live.js";
 import { periodPicker } from "../periods.js";
 import { href, remember } from "../route.js";
 import { groupMeters, scoreCard } from "./province.js";
+import { Guidance } from "./guidance.js";
+import { Trend } from "../trend.js";
+import { downloadLinks } from "../downloads.js";
 
 // The list an indicator's counts come from: dossiers, procedures (catalogue) or feedback.
 function listPath(indicator) {
@@ -53,7 +56,7 @@ function overdueTable(page) {
   return h("div", { class: "scroll" }, table(`Hồ sơ quá hạn${shown}`, ["Hồ sơ", "Thủ tục", "Trạng thái", "Tiếp nhận", "Hạn", "Quá hạn"], rows, { class: "overdue" }));
 }
 
-function draw(container, sources, measures) {
+function draw(container, sources, measures, cards = {}) {
   const detail = sources.body("unit");
   const rank = detail.rank === null ? DASH : String(detail.rank);
   const rankChange = detail.change?.rank === null || detail.change?.rank === undefined ? "" : ` (${signed(detail.change.rank)})`;
@@ -61,12 +64,11 @@ function draw(container, sources, measures) {
     h("section", { class: "card" },
       h("h1", {}, detail.unit.name),
       h("p", { class: "meta" }, `${LEVEL_OF_UNIT[detail.unit.level] ?? "Toàn tỉnh"} · ${detail.unit.code} · kỳ ${detail.period.key} · hạng ${rank}${rankChange}`),
-      scoreCard(detail), groupMeters(detail.groups)),
-    // Issue 12 adds the daily trend here (/units/{code}/history).
-    h("section", { class: "card trend", "data-slot": "trend", hidden: true }),
+      scoreCard(detail), groupMeters(detail.groups),
+      downloadLinks(`/units/${encodeURIComponent(detail.unit.code)}?period=${encodeURIComponent(detail.period.key)}`)),
+    cards.trend ?? h("section", { class: "card trend", "data-slot": "trend", hidden: true }),
     h("section", { class: "card" }, indicatorTable(detail, measures)),
-    // Issue 12 adds "what to fix and its points" (the guidance) here.
-    h("section", { class: "card guidance", "data-slot": "guidance", hidden: true }),
+    cards.guidance ?? h("section", { class: "card guidance", "data-slot": "guidance", hidden: true }),
     h("section", { class: "card" }, overdueTable(sources.body("overdue"))),
   );
 }
@@ -81,11 +83,14 @@ export function mountUnit(root, route, context) {
   });
   const measures = Object.fromEntries(context.methodology.indicators.map((i) => [i.id, i.measure ?? null]));
   const body = h("div", { class: "unit" }, message("Đang tải…", "loading"));
+  const trend = new Trend(code, context).start();
+  const guidance = new Guidance(code, period, context).start();
+  const cards = { trend: trend.element, guidance: guidance.element };
   root.replaceChildren(periodPicker(period, (chosen) => { location.hash = href("unit", [code], { period: chosen }); }), body);
   remember("unit", [code], { period });
   const poller = new Poller(
-    () => refreshInto(sources, () => draw(body, sources, measures), (error) => body.replaceChildren(message(error.detail, "error"))),
+    () => refreshInto(sources, () => draw(body, sources, measures, cards), (error) => body.replaceChildren(message(error.detail, "error"))),
     context.refreshMs,
   ).start();
-  return () => poller.stop();
+  return () => { poller.stop(); trend.stop(); guidance.stop(); };
 }
