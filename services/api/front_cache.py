@@ -3,10 +3,10 @@ routing, a dozen dependencies and a handler.
 
 A read route that rendered its response from versions heard from scoring hands it over (`keep`),
 stamped with what the process had heard when the request came in. A later GET of the same host,
-path, query and `Accept` is answered from it, its 304 or its bytes, while nothing more has been
-heard, the listener still listens and the local day is the same. Anything heard from scoring (a
-step's commit, a reload, a lost connection) retires every entry at once: coarse, but it needs no
-knowledge of which versions a response depends on, and the next request renders again. Only a
+path, query and `Accept` is answered from it, its 304 or its bytes, while no version has moved,
+the listener still listens and the local day is the same. Any version moved by scoring, a reload
+or a lost connection retires every entry at once: coarse, but it needs no knowledge of which
+versions a response depends on, and the next request renders again. Only a
 deployment whose reads are public mounts it: a read behind an API key must meet its check.
 
     GET ──▶ FrontCacheMiddleware ── same generation and day? ──▶ 304 / the kept bytes

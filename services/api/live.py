@@ -69,24 +69,30 @@ class LiveVersions(KnownVersions):
         moved = parse_versions(payload)
         if moved.versions is None:
             return False
-        for version in moved.versions:
-            self._merge(moved.partition, version)
+        changed = [self._merge(moved.partition, version) for version in moved.versions]
         self._merge_as_of(moved.as_of)
-        self._generation += 1
+        # A step that moved no version (scoring's instant alone) changes no response: every
+        # read's ETag is made of versions, and its bytes are kept by ETag.
+        if any(changed):
+            self._generation += 1
         return True
 
     def lost(self) -> None:
         self._fresh = False
         self._generation += 1
 
-    def _merge(self, partition: int, moved: MovedVersion) -> None:
+    def _merge(self, partition: int, moved: MovedVersion) -> bool:
+        """Whether it moved what is held."""
         held = self._versions[moved.key]
-        held[partition] = max(held.get(partition, 0), moved.version)
+        before_version = held.get(partition, 0)
+        held[partition] = max(before_version, moved.version)
+        changed = held[partition] != before_version
         if moved.restated_at is not None:
             before = self._restated.get(moved.key)
-            self._restated[moved.key] = (
-                max(before, moved.restated_at) if before else moved.restated_at
-            )
+            restated = max(before, moved.restated_at) if before else moved.restated_at
+            changed = changed or restated != before
+            self._restated[moved.key] = restated
+        return changed
 
     def _merge_as_of(self, as_of: datetime | None) -> None:
         if as_of is not None and (self._as_of is None or as_of > self._as_of):

@@ -65,6 +65,12 @@ def test_versions_heard_in_any_order_keep_the_largest_of_each_partition() -> Non
     assert live.states(["2026-W47", "2026-W46"])["2026-W47"].version == 5
     assert live.states(["2026-W47"])["2026-W47"].restated_at == t
     assert live.states(["2026-W46"])["2026-W46"].version == 0
+    # Only what moves a version moves the generation the front cache is valid for.
+    generation = live.generation
+    assert say(0, MovedVersion("2026-W47", 3))
+    assert live.generation == generation
+    assert say(0, MovedVersion("2026-W47", 4))
+    assert live.generation == generation + 1
     # Too much to say: the listener is asked to read the table again.
     assert not live.heard(versions_payload(VersionsMoved(0, None, t)))
 
