@@ -4,6 +4,7 @@ a matching `If-None-Match` with 304 before doing any other work."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
@@ -79,7 +80,7 @@ async def rankings(
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, level))
         if holds(request, tag):
-            return not_modified(tag)
+            return _held(request, tag, export.cache_key(tag), versions.day)
         rendered = await _rendered(request).get_or_render(
             export.cache_key(tag),
             lambda: scores.rankings(session, board, period, UnitLevel(level.upper()), versions),
@@ -115,7 +116,7 @@ async def unit_detail(
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, unit.code))
         if holds(request, tag):
-            return not_modified(tag)
+            return _held(request, tag, export.cache_key(tag), versions.day)
         rendered = await _rendered(request).get_or_render(
             export.cache_key(tag),
             lambda: scores.unit_detail(session, board, unit, period, versions),
@@ -123,6 +124,15 @@ async def unit_detail(
         )
     front_cache.keep(request, tag, rendered, versions.day)
     return respond(request, rendered, tag)
+
+
+def _held(request: Request, tag: str, key: str, day: date) -> Response:
+    """A 304; and the front cache given the bytes of the tag, if they are kept: a wall whose
+    every poll holds the tag would otherwise never let the front answer again after a move."""
+    kept = _rendered(request).get(key)
+    if kept is not None:
+        front_cache.keep(request, tag, kept, day)
+    return not_modified(tag)
 
 
 def _rendered(request: Request) -> RenderedCache:

@@ -122,8 +122,24 @@ async def test_nothing_kept_outlives_a_step_a_day_or_the_listener(db_url: str) -
         await harness.eventually(deaf, within=10)
         before = answered(api)
         for _ in range(3):
-            assert (await api.get("/units/SO-A", params=WEEK)).status_code == 200
+            deaf_answer = await api.get("/units/SO-A", params=WEEK)
+            assert deaf_answer.status_code == 200
         assert answered(api) == before
+
+        # Listening again, nothing changed: a wall whose every poll holds the tag gets its first
+        # 304 from the route, which hands the front the tag's bytes, and the next from the front.
+        async def listening() -> bool:
+            return bool(api.app.state.live.fresh)
+
+        await harness.eventually(listening, within=20)
+        held = {"If-None-Match": deaf_answer.headers["etag"]}
+        before = answered(api)
+        first = await api.get("/units/SO-A", params=WEEK, headers=held)
+        assert first.status_code == 304
+        assert answered(api) == before
+        second = await api.get("/units/SO-A", params=WEEK, headers=held)
+        assert second.status_code == 304
+        assert answered(api) == before + 1
 
 
 async def test_reads_behind_a_key_never_come_from_the_front(
