@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.api import comparison, schemas
 from services.api.deps import BoardDep, PeriodParam, ReadsDep, ViewParam
 from services.api.exports import tables
-from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam, unkept
 from shared.scores.history import View
 
 router = APIRouter(tags=["reports"])
@@ -41,10 +41,5 @@ async def compare(
     `format=xlsx` (or `csv`), the same numbers as the file an office sends."""
     async with reads() as session:
         body = await comparison.comparison(session, board, period, first, last, view)
-    render = Export.of(request, file_format).renderer(
-        partial(tables.comparison, methodology=board.methodology)
-    )
-    if render is None:
-        return body
-    rendered = await render(body)
-    return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
+    describe = partial(tables.comparison, methodology=board.methodology)
+    return await unkept(Export.of(request, file_format), body, describe)

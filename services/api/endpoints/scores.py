@@ -3,10 +3,9 @@ a matching `If-None-Match` with 304 before doing any other work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from functools import partial
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
@@ -25,8 +24,7 @@ from services.api.deps import (
     methodology_named,
 )
 from services.api.exports import tables
-from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam
-from services.api.exports.table import Table
+from services.api.exports.formats import FILE_RESPONSES, Export, Format, FormatParam, unkept
 from services.api.rendered import RenderedCache, holds, not_modified, respond
 from shared.events import UnitLevel
 from shared.methodology import Methodology
@@ -35,7 +33,6 @@ from shared.scores import repository as scores_repository
 from shared.scores.history import View
 
 router = APIRouter(tags=["scores"])
-ModelT = TypeVar("ModelT", schemas.Rankings, schemas.UnitDetail)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorOut},
     422: {"description": "Invalid parameters"},
@@ -75,7 +72,7 @@ async def rankings(
             model = await history.rankings_on(
                 session, board, period, UnitLevel(level.upper()), at.day, view
             )
-        return await _unkept(export, model, describe)
+        return await unkept(export, model, describe)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, level))
@@ -111,7 +108,7 @@ async def unit_detail(
     if at.day is not None:
         async with reads() as session:
             model = await history.unit_detail_on(session, board, unit, period, at.day, view)
-        return await _unkept(export, model, describe)
+        return await unkept(export, model, describe)
     async with reads() as session:
         versions = await board.versions(session, period, clock.now())
         tag = export.tag(scores.etag(board, versions, period.key, unit.code))
@@ -138,17 +135,6 @@ def _held(request: Request, tag: str, key: str, day: date) -> Response:
 def _rendered(request: Request) -> RenderedCache:
     cache: RenderedCache = request.app.state.rendered
     return cache
-
-
-async def _unkept(
-    export: Export, model: ModelT, describe: Callable[[ModelT], Table]
-) -> ModelT | Response:
-    """A past day's answer (the history's: no ETag, nothing kept), as JSON or as its file."""
-    render = export.renderer(describe)
-    if render is None:
-        return model
-    rendered = await render(model)
-    return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
 
 
 def _tz(request: Request) -> ZoneInfo:

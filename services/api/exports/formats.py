@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from pydantic import BaseModel
 
 from services.api.exports import csv_text, xlsx
@@ -103,6 +103,18 @@ class Export:
             return await asyncio.to_thread(write, model)
 
         return render
+
+
+async def unkept(
+    export: Export, model: ModelT, describe: Callable[[ModelT], Table]
+) -> ModelT | Response:
+    """An answer with no ETag and nothing kept (a past day's, a comparison), as JSON or as its
+    file."""
+    render = export.renderer(describe)
+    if render is None:
+        return model
+    rendered = await render(model)
+    return Response(rendered.body, media_type=rendered.media_type, headers=dict(rendered.headers))
 
 
 def write_file(table: Table, file_format: Format, base_url: str) -> Rendered:
