@@ -18,10 +18,11 @@ function listPath(indicator) {
   return indicator.dossiers ?? indicator.catalogue ?? indicator.feedback ?? null;
 }
 
-function countLink(indicator, part, value) {
+function countLink(indicator, part, value, measures) {
   const path = listPath(indicator);
   const text = num(value);
-  if (!path) return text;
+  // An average's numerator is a sum (2.2's seconds), not a list of dossiers.
+  if (!path || (part === "numerator" && measures?.[indicator.id] === "average_days")) return text;
   return h("a", { href: href("list", [], { src: path, part }), "data-part": part, title: part === "numerator" ? "Tử số: danh sách" : "Mẫu số: danh sách" }, text);
 }
 
@@ -35,7 +36,7 @@ function indicatorTable(detail, measures) {
     "tr", { "data-indicator": indicator.id, class: indicator.scored ? null : "display-only" },
     h("th", { scope: "row" }, indicator.id),
     h("td", { "data-col": "title" }, indicator.title),
-    h("td", { "data-col": "numerator", class: "number" }, countLink(indicator, "numerator", indicator.numerator)),
+    h("td", { "data-col": "numerator", class: "number" }, countLink(indicator, "numerator", indicator.numerator, measures)),
     h("td", { "data-col": "denominator", class: "number" }, countLink(indicator, "denominator", indicator.denominator)),
     h("td", { "data-col": "rate", class: "number" }, rate(indicator, measures)),
     h("td", { "data-col": "points", class: "number" }, indicator.scored ? num(indicator.points) : DASH),
