@@ -41,7 +41,7 @@ class Heard(Protocol):
 
     @property
     def generation(self) -> int:
-        """A number that moves each time something is heard, reloaded or lost."""
+        """A number that moves each time a version moves, and at each reload or loss."""
         ...
 
 

@@ -40,8 +40,8 @@ class LiveVersions(KnownVersions):
 
     @property
     def generation(self) -> int:
-        """Moves each time anything is heard, reloaded or lost: what responses kept in front of
-        the framework are valid for (`front_cache`)."""
+        """Moves each time a version moves, and at each reload or loss: what responses kept in
+        front of the framework are valid for (`front_cache`)."""
         return self._generation
 
     def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
