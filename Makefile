@@ -21,8 +21,12 @@ install: $(STAMP) ## Create .venv and install the project with its dev tools
 run: install ## The whole system: embedded broker and PostgreSQL, services, simulator, API on :8000 (ARGS="--national")
 	$(PY) -m services.devstack $(ARGS)
 
-test: install ## All tests, against a real PostgreSQL and a real Tansu broker
+test: install browser-setup ## All tests, against a real PostgreSQL, a real Tansu broker and Debian's Chromium
 	$(PY) -m pytest -q
+
+.PHONY: browser-setup
+browser-setup: ## What the browser tests need beyond .venv: Debian's chromium (as root; never a downloaded build)
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 
 test-fast: install ## The unit tests and the quick integration tests (under a minute)
 	$(PY) -m pytest -q -m "unit or (integration and not slow)"
