@@ -102,6 +102,23 @@ class ApiClient(httpx.AsyncClient):
 
         await eventually(heard, within=10)
 
+    async def deafen(self) -> None:
+        """Kill the api's listening connection (as a network cut would), until it knows."""
+        connection = await asyncpg.connect(self.db_url)
+        try:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'chiso766-api-listen'"
+                " AND datname = current_database()"
+            )
+        finally:
+            await connection.close()
+
+        async def deaf() -> bool:
+            return not self.app.state.live.fresh
+
+        await eventually(deaf, within=10)
+
 
 @contextlib.asynccontextmanager
 async def api_client(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 from sqlalchemy import event
 
@@ -106,20 +105,7 @@ async def test_nothing_kept_outlives_a_step_a_day_or_the_listener(db_url: str) -
 
         # Deaf: every poll goes to the route (which asks the database) until it listens again.
         await api.get("/units/SO-A", params=WEEK)
-        connection = await asyncpg.connect(db_url)
-        try:
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE application_name = 'chiso766-api-listen'"
-                " AND datname = current_database()"
-            )
-        finally:
-            await connection.close()
-
-        async def deaf() -> bool:
-            return not api.app.state.live.fresh
-
-        await harness.eventually(deaf, within=10)
+        await api.deafen()
         before = answered(api)
         for _ in range(3):
             deaf_answer = await api.get("/units/SO-A", params=WEEK)

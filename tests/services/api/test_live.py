@@ -119,20 +119,7 @@ async def test_a_poll_is_answered_from_memory_and_from_the_database_while_memory
         assert not any("period_versions" in s for s in statements)
 
         # The listening connection dies: the api asks the database until it listens again.
-        connection = await asyncpg.connect(db_url)
-        try:
-            await connection.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE application_name = 'chiso766-api-listen'"
-                " AND datname = current_database()"
-            )
-        finally:
-            await connection.close()
-
-        async def deaf() -> bool:
-            return not api.app.state.live.fresh
-
-        await harness.eventually(deaf, within=10)
+        await api.deafen()
         await store(db_url, [received("D3", NOW - timedelta(minutes=30), unit_code="SO-A")])
         clock.advance(timedelta(minutes=1))
         await step_until_idle(db_url, clock)
