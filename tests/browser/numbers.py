@@ -27,3 +27,10 @@ def signed(value: float | None) -> str:
     if value < 0:
         return f"−{vn(-value)}"
     return "0"
+
+
+def days(seconds: float | None, change: bool = False) -> str:
+    """A sum of seconds (2.2's numerator) as the page writes it: days, as its average."""
+    if seconds is None:
+        return DASH
+    return f"{(signed if change else vn)(seconds / 86_400)} ngày"

@@ -37,7 +37,7 @@ from tests.browser.conftest import (
     checked,
     in_thread,
 )
-from tests.browser.numbers import DASH, signed, vn
+from tests.browser.numbers import DASH, days, signed, vn
 from tests.conftest import Topics, service_env
 from tests.support.cluster import Cluster
 from tests.support.factories import dossier_event, received, unit_event
@@ -244,12 +244,16 @@ def test_a_units_guidance_shows_the_apis_fixes_and_gains(
     for indicator, fix in fixes:
         item = card.locator(f'li[data-indicator="{indicator["id"]}"] li[data-fix="{fix["kind"]}"]')
         expect(item.locator("[data-count]")).to_have_text(vn(fix["count"]))
+        # A fix still possible says what it gains; a settled one what it cost.
+        shown = signed if fix["can_change"] else vn
         expect(item.locator('[data-gain="unit"]')).to_have_text(
-            f"{signed(fix['unit_gain'])} điểm đơn vị"
+            f"{shown(fix['unit_gain'])} điểm đơn vị"
         )
         expect(item.locator('[data-gain="province"]')).to_have_text(
-            f"{signed(fix['province_gain'])} điểm tỉnh"
+            f"{shown(fix['province_gain'])} điểm tỉnh"
         )
+        if not fix["can_change"]:
+            expect(item).to_contain_text("đã mất")
     forecast = guidance["forecast"]
     for name in ("on_time", "stalled"):
         expect(card.locator(f'[data-scenario="{name}"] strong')).to_have_text(
@@ -318,16 +322,25 @@ def compared_cells(row: dict[str, Any], measures: dict[str, str | None]) -> dict
             f"{vn(value)} ngày" if measures.get(row["code"]) == "average_days" else f"{vn(value)} %"
         )
 
+    average = measures.get(row["code"]) == "average_days"
+
+    def cell(value: dict[str, Any], part: str) -> str:
+        if part == "rate":
+            return rate(value["rate"])
+        # An average's numerator is the time its dossiers took, in days as its average.
+        return days(value[part]) if average and part == "numerator" else vn(value[part])
+
+    def change(part: str) -> str:
+        value = row["change"][part]
+        return days(value, change=True) if average and part == "numerator" else signed(value)
+
     return {
         **{
-            f"{day}.{part}": rate(row[day]["rate"]) if part == "rate" else vn(row[day][part])
+            f"{day}.{part}": cell(row[day], part)
             for day in ("from", "to")
             for part in ("numerator", "denominator", "rate", "points")
         },
-        **{
-            f"change.{part}": signed(row["change"][part])
-            for part in ("numerator", "rate", "points")
-        },
+        **{f"change.{part}": change(part) for part in ("numerator", "rate", "points")},
     }
 
 
@@ -397,6 +410,27 @@ def test_the_trend_draws_a_point_per_closed_day_of_the_history(
             points.last.focus()
             expect(points.last).to_be_focused()
             watched.shot(f"trend-history-{code}")
+            # Any of the six groups, and a unit's rank, drawn from the same days.
+            group = next(iter(days[-1]["groups"]))
+            page.get_by_label("Chỉ tiêu của biểu đồ").select_option(group)
+            assert points.evaluate_all("ps => ps.map(p => Number(p.dataset.value))") == [
+                day["groups"][group] for day in days
+            ]
+            expect(page.get_by_label("Chỉ tiêu của biểu đồ")).to_be_focused()
+            if code != PROVINCE:
+                page.get_by_label("Chỉ tiêu của biểu đồ").select_option("rank")
+                assert points.evaluate_all("ps => ps.map(p => Number(p.dataset.value))") == [
+                    day["rank"] for day in days
+                ]
+                watched.shot(f"trend-history-{code}-rank")
             page.set_viewport_size({"width": 390, "height": 844})
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, code
             page.set_viewport_size({"width": 1280, "height": 900})
+        # The trend follows the page's period: this week's days, each in its own week.
+        weeks = history_api.get(f"/units/{PROVINCE}/history", period="week")["days"]
+        page.goto("/#/?period=week")
+        expect(page.locator("section.trend h2")).to_contain_text("kỳ tuần")
+        expect(points).to_have_count(len(weeks))
+        assert points.evaluate_all("ps => ps.map(p => Number(p.dataset.total))") == [
+            day["total"] for day in weeks
+        ]

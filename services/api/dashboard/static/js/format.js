@@ -43,6 +43,15 @@ export function when(iso) {
   return iso ? moment.format(new Date(iso)) : DASH;
 }
 
+// A sum of seconds (2.2's numerator, the time all its dossiers took) in days, as its average is.
+export function days(seconds) {
+  return missing(seconds) ? DASH : `${number.format(seconds / 86_400)} ngày`;
+}
+
+export function signedDays(seconds) {
+  return missing(seconds) ? DASH : `${signed(seconds / 86_400)} ngày`;
+}
+
 export function duration(seconds) {
   if (missing(seconds)) return DASH;
   const minutes = Math.floor(seconds / 60);
@@ -56,3 +65,26 @@ export function duration(seconds) {
 export const LEVELS = { department: "Sở, ban, ngành", commune: "Xã, phường" };
 export const LEVEL_OF_UNIT = { DEPARTMENT: "Sở, ban, ngành", COMMUNE: "Xã, phường" };
 export const ALERT_LEVELS = { info: "Thông tin", warning: "Cảnh báo", critical: "Nghiêm trọng" };
+// A dossier's status as the one-stop systems name it (the national TrangThaiHoSo); an unknown
+// one as sent.
+const STATUSES = {
+  SUBMITTED: "Mới đăng ký", RECEIVED: "Được tiếp nhận", NOT_ACCEPTED: "Không được tiếp nhận",
+  IN_PROGRESS: "Đang xử lý", SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
+  PAYMENT_REQUESTED: "Yêu cầu thực hiện nghĩa vụ tài chính", SUPPLEMENTED: "Đã bổ sung",
+  WITHDRAWN: "Công dân yêu cầu rút hồ sơ", SUSPENDED: "Dừng xử lý", COMPLETED: "Đã xử lý xong",
+  RESULT_RETURNED: "Đã trả kết quả", REJECTED: "Từ chối",
+};
+
+const FEEDBACK_STATUSES = {
+  RECEIVED: "Đã tiếp nhận", TRANSFERRED: "Đã chuyển xử lý", IN_PROGRESS: "Đang xử lý",
+  SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung", ANSWERED: "Đã trả lời", PUBLISHED: "Đã công khai",
+  REJECTED: "Từ chối",
+};
+
+export function dossierStatus(status) {
+  return status ? STATUSES[status] ?? status : DASH;
+}
+
+export function feedbackStatus(status) {
+  return status ? FEEDBACK_STATUSES[status] ?? status : DASH;
+}

@@ -52,14 +52,22 @@ function gain(value, whose) {
   return h("span", { class: value < 0 ? "down" : value > 0 ? "up" : null, "data-gain": whose }, `${signed(value)} điểm ${whose === "unit" ? "đơn vị" : "tỉnh"}`);
 }
 
+// A settled loss (the dossier is already late, the citizen already answered): its "gain" is
+// what it cost, and nothing done in the period brings it back.
+function loss(value, whose) {
+  return h("span", { class: value > 0 ? "down" : null, "data-gain": whose }, `${num(value)} điểm ${whose === "unit" ? "đơn vị" : "tỉnh"}`);
+}
+
 function fixItem(fix) {
   const link = itemsHref(fix.items);
   const count = link ? h("a", { href: link, "data-count": fix.kind }, num(fix.count)) : h("span", { "data-count": fix.kind }, num(fix.count));
   return h(
     "li", { "data-fix": fix.kind, title: fix.description },
     h("span", { class: "fix-label" }, FIXES[fix.kind] ?? fix.description), ": ", count,
-    " · ", gain(fix.unit_gain, "unit"), " / ", gain(fix.province_gain, "province"),
-    fix.can_change ? null : h("small", { class: "meta" }, " (đã chốt trong kỳ: số điểm đã mất)"),
+    ...(fix.can_change
+      ? [" · ", gain(fix.unit_gain, "unit"), " / ", gain(fix.province_gain, "province")]
+      : [" · đã mất ", loss(fix.unit_gain, "unit"), " / ", loss(fix.province_gain, "province"),
+        h("small", { class: "meta" }, " (không còn khắc phục được trong kỳ)")]),
     fix.may_also_change.length ? h("small", { class: "meta" }, ` · có thể ảnh hưởng cả ${fix.may_also_change.join(", ")}`) : null,
   );
 }

@@ -3,7 +3,7 @@
 
 import { Sources } from "../api.js";
 import { h, message, table } from "../dom.js";
-import { DASH, num, when } from "../format.js";
+import { DASH, dossierStatus, feedbackStatus, num, when } from "../format.js";
 import { refreshInto } from "../live.js";
 import { href } from "../route.js";
 
@@ -14,14 +14,14 @@ const KINDS = {
     title: "Hồ sơ",
     headers: ["Hồ sơ", "Đơn vị", "Thủ tục", "Trạng thái", "Tiếp nhận", "Hạn", "Trong tử số", "Tính vào tử số"],
     key: (item) => item.dossier_code,
-    cells: (item) => [item.dossier_code, item.unit_code ?? DASH, item.procedure_code ?? DASH, item.status ?? DASH,
+    cells: (item) => [item.dossier_code, item.unit_code ?? DASH, item.procedure_code ?? DASH, dossierStatus(item.status),
       when(item.received_at), when(item.due_at), yes(item.in_numerator), num(item.numerator)],
   },
   feedback: {
     title: "Phản ánh, kiến nghị",
     headers: ["Mã", "Đơn vị", "Trạng thái", "Tiếp nhận", "Trễ hạn", "Trong tử số"],
     key: (item) => item.feedback_id,
-    cells: (item) => [item.feedback_id, item.unit_code ?? DASH, item.status ?? DASH, when(item.received_at), yes(item.late), yes(item.in_numerator)],
+    cells: (item) => [item.feedback_id, item.unit_code ?? DASH, feedbackStatus(item.status), when(item.received_at), yes(item.late), yes(item.in_numerator)],
   },
   catalogue: {
     title: "Thủ tục",

@@ -76,7 +76,7 @@ export function drawProvince(container, sources, period, trendCard = null) {
 export function mountProvince(root, route, context) {
   const period = route.params.get("period") ?? "month";
   const sources = provinceSources(context.province, period);
-  const trendCard = new Trend(context.province, context).start();
+  const trendCard = new Trend(context.province, context, period).start();
   const body = h("div", { class: "province" }, message("Đang tải…", "loading"));
   const alerts = h("section", { class: "card alerts" }, h("h2", {}, "Cảnh báo trực tiếp"), alertList(context.feed.items));
   const picker = periodPicker(period, (chosen) => { location.hash = href("", [], { period: chosen }); });

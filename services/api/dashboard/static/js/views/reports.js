@@ -4,7 +4,7 @@
 
 import { Resource, Sources } from "../api.js";
 import { h, message } from "../dom.js";
-import { DASH, LEVEL_OF_UNIT, num, percent, signed, trend } from "../format.js";
+import { DASH, LEVEL_OF_UNIT, days, num, percent, signed, signedDays, trend } from "../format.js";
 import { Poller, refreshInto } from "../live.js";
 import { href, remember } from "../route.js";
 import { downloadLinks } from "../downloads.js";
@@ -50,6 +50,8 @@ function form(state, onSubmit) {
 }
 
 function rowValue(value, part, measure) {
+  // An average's numerator is the time all its dossiers took: days, as its average.
+  if (part === "numerator" && measure === "average_days") return days(value.numerator);
   if (part !== "rate") return num(value[part]);
   if (value.rate === null || value.rate === undefined) return DASH;
   return measure === "average_days" ? `${num(value.rate)} ngày` : percent(value.rate);
@@ -74,7 +76,8 @@ function comparisonTable(body, unit, measures) {
     h("td", { class: "number" }, num(row.max_points)),
     parts.map(([part]) => h("td", { class: "number", "data-col": `from.${part}` }, rowValue(row.from, part, measures[row.code]))),
     parts.map(([part]) => h("td", { class: "number", "data-col": `to.${part}` }, rowValue(row.to, part, measures[row.code]))),
-    changes.map(([part]) => h("td", { class: `number ${trend(row.change[part])}`, "data-col": `change.${part}` }, signed(row.change[part]))),
+    changes.map(([part]) => h("td", { class: `number ${trend(row.change[part])}`, "data-col": `change.${part}` },
+      part === "numerator" && measures[row.code] === "average_days" ? signedDays(row.change[part]) : signed(row.change[part]))),
   ));
   return h("div", { class: "scroll" }, h("table", { class: "comparison" }, h("caption", {}, body.title), head, h("tbody", {}, rows)));
 }

@@ -4,7 +4,7 @@
 
 import { Sources } from "../api.js";
 import { h, message, table } from "../dom.js";
-import { DASH, LEVEL_OF_UNIT, duration, num, percent, signed, when } from "../format.js";
+import { DASH, LEVEL_OF_UNIT, days, dossierStatus, duration, num, percent, signed, when } from "../format.js";
 import { Poller, refreshInto } from "../live.js";
 import { periodPicker } from "../periods.js";
 import { href, remember } from "../route.js";
@@ -20,9 +20,10 @@ function listPath(indicator) {
 
 function countLink(indicator, part, value, measures) {
   const path = listPath(indicator);
+  // An average's numerator is a sum (2.2's seconds, shown in days as its average), not a list.
+  if (part === "numerator" && measures?.[indicator.id] === "average_days") return days(value);
   const text = num(value);
-  // An average's numerator is a sum (2.2's seconds), not a list of dossiers.
-  if (!path || (part === "numerator" && measures?.[indicator.id] === "average_days")) return text;
+  if (!path) return text;
   return h("a", { href: href("list", [], { src: path, part }), "data-part": part, title: part === "numerator" ? "Tử số: danh sách" : "Mẫu số: danh sách" }, text);
 }
 
@@ -50,7 +51,7 @@ function overdueTable(page) {
   const rows = page.items.map((item) => h(
     "tr", { "data-dossier": item.dossier_code },
     h("td", {}, item.dossier_code), h("td", {}, item.procedure_code ?? DASH),
-    h("td", {}, item.status ?? DASH), h("td", {}, when(item.received_at)),
+    h("td", {}, dossierStatus(item.status)), h("td", {}, when(item.received_at)),
     h("td", {}, when(item.due_at)), h("td", { class: "number" }, duration(item.overdue_by)),
   ));
   const shown = page.total > page.items.length ? ` (${page.items.length} / ${num(page.total)})` : ` (${num(page.total)})`;
@@ -84,7 +85,7 @@ export function mountUnit(root, route, context) {
   });
   const measures = Object.fromEntries(context.methodology.indicators.map((i) => [i.id, i.measure ?? null]));
   const body = h("div", { class: "unit" }, message("Đang tải…", "loading"));
-  const trend = new Trend(code, context).start();
+  const trend = new Trend(code, context, period).start();
   const guidance = new Guidance(code, period, context).start();
   const cards = { trend: trend.element, guidance: guidance.element };
   root.replaceChildren(periodPicker(period, (chosen) => { location.hash = href("unit", [code], { period: chosen }); }), body);
