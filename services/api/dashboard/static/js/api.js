@@ -1,5 +1,7 @@
 // Reading the api: conditional GETs that remember their ETag, so an unchanged resource costs a
-// 304 and no re-render.
+// 304 and no re-render; each with the page's key when the deployment keys its reads.
+
+import { askForKey, keyHeaders } from "./keys.js";
 
 const TIMEOUT_MS = 10_000;
 
@@ -25,17 +27,38 @@ async function refusal(response) {
   }
 }
 
-async function get(path, etag) {
-  const headers = { Accept: "application/json" };
+const UNAUTHORIZED = new Set([401, 403]);
+
+async function get(path, etag, accept = "application/json") {
+  const headers = { Accept: accept, ...keyHeaders() };
   if (etag) headers["If-None-Match"] = etag;
   // no-store: the browser's cache would answer our If-None-Match itself and hide the 304.
   const response = await fetch(path, {
     headers, cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   if (response.status !== 304 && !response.ok) {
-    throw new ApiError(response.status, await refusal(response));
+    const error = new ApiError(response.status, await refusal(response));
+    if (UNAUTHORIZED.has(response.status)) askForKey(error.detail);
+    throw error;
   }
   return response;
+}
+
+// A file (`format=xlsx|csv`) fetched with the page's key and handed to the browser to save:
+// a plain link cannot send the key's header.
+export async function download(path) {
+  const response = await get(path, null, "*/*");
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  const name = encoded ? decodeURIComponent(encoded[1]) : plain?.[1] ?? "chiso766";
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The browser has read the blob's address by the next task.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
 export async function getJson(path) {

@@ -1,8 +1,9 @@
 // What keeps a page live: refresh loops that never overlap and pause while the tab is hidden,
 // the header's "cập nhật hh:mm" and stale banner, and the one alert stream of the page.
 
-import { getJson, isOutage } from "./api.js";
+import { Resource, getJson, isOutage } from "./api.js";
 import { hhmm } from "./format.js";
+import { apiKey } from "./keys.js";
 
 // Repeats `task` every `intervalMs` after the previous run ended: never two at once.
 export class Poller {
@@ -111,10 +112,12 @@ const LIVE_LABELS = { open: "Trực tiếp", connecting: "Đang kết nối lạ
 // The page's one EventSource (browsers allow six connections per host across tabs). It starts
 // after the newest alert listed, and resumes after the last one received: the browser sends
 // Last-Event-ID when it reconnects by itself, and a stream the server closed is opened again
-// with `after`.
+// with `after`. An EventSource cannot send a header: where reads need a key, the feed polls the
+// newest alerts instead (conditional GETs: a 304 while none is new).
 export class AlertFeed {
-  constructor(keep = 50) {
+  constructor(keep = 50, pollMs = 10_000) {
     this.keep = keep;
+    this.pollMs = pollMs;
     this.items = [];
     this.lastSeq = 0;
     this.listeners = new Set();
@@ -130,7 +133,24 @@ export class AlertFeed {
       console.warn("alerts not listed", error);
     }
     this.#notify(null);
-    this.#connect();
+    if (apiKey()) this.#poll();
+    else this.#connect();
+  }
+
+  #poll() {
+    const newest = new Resource(`/alerts?limit=${Math.min(this.keep, 100)}`);
+    new Poller(async () => {
+      try {
+        if (await newest.load()) {
+          const fresh = newest.body.items.filter((alert) => alert.seq > this.lastSeq).reverse();
+          for (const alert of fresh) this.#add(alert, alert.seq);
+        }
+        this.#state("open");
+      } catch (error) {
+        this.#state("closed");
+        console.warn("alerts not polled", error);
+      }
+    }, this.pollMs).start();
   }
 
   #connect() {
@@ -150,8 +170,11 @@ export class AlertFeed {
   }
 
   #receive(event) {
-    const alert = JSON.parse(event.data);
-    this.lastSeq = Number(event.lastEventId);
+    this.#add(JSON.parse(event.data), Number(event.lastEventId));
+  }
+
+  #add(alert, seq) {
+    this.lastSeq = seq;
     this.items.unshift(alert);
     if (this.items.length > this.keep) this.items.length = this.keep;
     this.#notify(alert);

@@ -4,7 +4,7 @@
 //
 // `?refresh=<seconds>` in the page's address sets how often views poll (default 10 s).
 
-import { getJson } from "./api.js";
+import { getJson, isOutage } from "./api.js";
 import { message } from "./dom.js";
 import { AlertFeed, status } from "./live.js";
 import { current } from "./route.js";
@@ -37,11 +37,12 @@ async function start() {
     try {
       methodology = await getJson("/methodology");
     } catch (error) {
-      status.stale(error);
+      // A refusal (no key, or a wrong one) is the key dialog's to say, not the stale banner's.
+      if (isOutage(error)) status.stale(error);
       await new Promise((resolve) => setTimeout(resolve, refresh * 1000));
     }
   }
-  const feed = new AlertFeed();
+  const feed = new AlertFeed(50, refresh * 1000);
   const context = {
     province: document.querySelector('meta[name="province"]').content,
     methodology,
