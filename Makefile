@@ -25,8 +25,9 @@ test: install browser-setup ## All tests, against a real PostgreSQL, a real Tans
 	$(PY) -m pytest -q
 
 .PHONY: browser-setup
-browser-setup: ## What the browser tests need beyond .venv: Debian's chromium (as root; never a downloaded build)
+browser-setup: ## What the dashboard's tests need beyond .venv: Debian's chromium (never a downloaded build) and nodejs (as root)
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+	@command -v node >/dev/null 2>&1 || apt-get install -y nodejs || (apt-get update && apt-get install -y nodejs)
 
 test-fast: install ## The unit tests and the quick integration tests (under a minute)
 	$(PY) -m pytest -q -m "unit or (integration and not slow)"
@@ -37,10 +38,15 @@ soak: install ## The fault and fuzz tests, long: 100 kill cycles, 60 s outages, 
 		SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SEED=$$RANDOM $(PY) -m pytest -q -s tests/faults \
 		tests/services/ingest/test_bad_input.py tests/services/api/test_openapi_fuzz.py
 
-lint: install ## ruff (lint and format) and mypy --strict
+lint: install lint-js ## ruff (lint and format), mypy --strict, and ESLint over the dashboard
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+.PHONY: lint-js
+lint-js: ## ESLint over the dashboard's modules (npm ci from package-lock.json)
+	@test -d node_modules/eslint || npm ci --silent --no-audit --no-fund
+	npx eslint services/api/dashboard tests/dashboard
 
 check: lint test ## Everything CI should agree with
 

@@ -51,11 +51,12 @@ function valueOf(day, measure) {
 // Round tick values over [low, high]: steps of 1, 2 or 5 times a power of ten.
 export function ticks(low, high, count = Y_TICKS, integers = false) {
   const raw = (high - low) / count;
+  if (!(raw > 0)) return [low];
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = Math.max(integers ? 1 : 0, [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw));
-  const first = Math.floor(low / step) * step;
-  const values = [];
-  for (let value = first; value <= high + step / 2; value += step) values.push(Math.round(value * 1e6) / 1e6);
+  const values = [Math.floor(low / step) * step];
+  // Up to the first tick at or above `high`: the axis covers every value.
+  while (values.at(-1) < high) values.push(Math.round((values.at(-1) + step) * 1e6) / 1e6);
   return values;
 }
 
