@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text, tuple_, update
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.alerts import DeliveryStatus
@@ -329,16 +328,17 @@ async def overdue_counts(
 
 async def in_progress_states(
     session: AsyncSession, unit_code: str | None, received_before: datetime
-) -> list[dict[str, Any]]:
+) -> list[str]:
     """The states of a unit's dossiers in progress (every unit's for None) received before an
-    instant: what the guidance's forecast and due-soon parts evaluate."""
+    instant, as JSON text (a worker process may evaluate them): what the guidance's forecast
+    and due-soon parts evaluate."""
     conditions = [
         Dossier.outcome.in_(IN_PROGRESS_OUTCOMES),
         Dossier.received_at < received_before,
     ]
     if unit_code is not None:
         conditions.append(Dossier.unit_code == unit_code)
-    return list(await session.scalars(select(Dossier.state).where(*conditions)))
+    return list(await session.scalars(select(cast(Dossier.state, Text)).where(*conditions)))
 
 
 async def due_soon_page(

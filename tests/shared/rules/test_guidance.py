@@ -4,9 +4,12 @@ than the points at stake; finishing on time never scores less than stalling)."""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +21,7 @@ from shared.rules.catalogue import (
     CatalogueRules,
     CatalogueUnit,
 )
-from shared.rules.dossier import Facts
+from shared.rules.dossier import Facts, apply_event, empty_state
 from shared.rules.guidance import (
     Effect,
     FixKind,
@@ -31,11 +34,12 @@ from shared.rules.guidance import (
     forecast,
     gain,
     guidance,
+    guidance_of_states,
     in_progress,
 )
 from shared.workdays import OfficeHours, WorkingCalendar
 from tests.support.factories import dossier_event, received
-from tests.support.scoring import facts_of
+from tests.support.scoring import facts_of, stored
 
 METHODOLOGY = load_methodology()
 CALENDAR = Calendar()
@@ -274,3 +278,33 @@ def test_guidance_orders_indicators_by_points_at_stake() -> None:
         "1.4": Ratio(2, 2),
         "3.3": Ratio(0, 1),
     }
+
+
+def _state_text(events: list[dict[str, object]]) -> str:
+    state = empty_state()
+    for event in events:
+        apply_event(state, stored(event))
+    return orjson.dumps(state).decode()
+
+
+def test_a_guidance_computed_in_a_worker_process_is_the_one_computed_here() -> None:
+    """The api sends a province's guidance (thousands of dossiers) to a spawned worker: what it
+    is sent must survive the trip, and the answer equal the one computed in the process."""
+    states = [
+        _state_text(
+            [
+                received(
+                    f"in-{n}", RECEIVED, due_in=NOW + timedelta(hours=n) - RECEIVED, unit_code="D1"
+                )
+            ]
+        )
+        for n in range(-3, 26)
+    ]
+    found = situation({"2.1": Ratio(20, 29), "5.4": Ratio(20, 29)})
+    horizon = OFFICE.hours_after(NOW, 8)
+    here = guidance_of_states(found, states, horizon)
+    with ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as workers:
+        there = workers.submit(guidance_of_states, found, states, horizon).result(timeout=120)
+    assert there == here
+    assert here.forecast.in_progress == len(states)
+    assert here.due_soon
