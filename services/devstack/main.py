@@ -4,6 +4,10 @@ Starts a memory-only Tansu broker on 127.0.0.1:9092 (unless KAFKA_BOOTSTRAP_SERV
 embedded PostgreSQL (unless DATABASE_URL is set), migrates, then runs ingest, scoring, the api on
 http://127.0.0.1:8000 with its alerting process, and the simulator as child processes. Ctrl-C stops
 them all, in order.
+
+The simulator's backfill is a backlog: scoring starts its history at the backfill's first day
+(`SCORING_HISTORY_FROM`) and the simulator sends it a day at a time, each stored by ingest before
+the next, so that after it the history holds every past day of it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
@@ -29,6 +34,8 @@ from services.devstack.stack import (
     tansu_broker,
     wait_for_port,
 )
+from services.ingest.settings import IngestSettings
+from services.simulator.lifecycle import LOCAL
 
 ROOT = Path(__file__).resolve().parents[2]
 # (name, module) of each service process; the stack waits for the api's port.
@@ -38,8 +45,9 @@ SERVICES = (
     ("api", "services.api"),
     ("alerting", "services.alerting"),
 )
-# Where the background services serve /metrics, /livez and /readyz (the api: on its own port).
-OPS_PORTS = {"ingest": 9101, "scoring": 9102, "alerting": 9103}
+# Where the background services serve /metrics, /livez and /readyz (the api: on its own port),
+# from `--ops-port` on, in this order.
+OPS_SERVICES = ("ingest", "scoring", "alerting")
 
 
 def say(message: str) -> None:
@@ -89,6 +97,16 @@ def start(
     return subprocess.Popen([sys.executable, "-m", module, *(args or [])], env=env, cwd=ROOT)
 
 
+def backfill_from(weeks: float) -> date:
+    """The local day the simulator's backfill starts in: the history's first."""
+    return (datetime.now(UTC) - timedelta(weeks=weeks)).astimezone(LOCAL).date()
+
+
+def ingest_group() -> str:
+    default: str = IngestSettings.model_fields["ingest_consumer_group"].default
+    return os.environ.get("INGEST_CONSUMER_GROUP", default)
+
+
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in reversed(processes):
         if process.poll() is None:
@@ -104,6 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
     parser.add_argument("--broker-port", type=int, default=9092)
     parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument(
+        "--ops-port",
+        type=int,
+        default=9101,
+        help="ingest's /metrics port; scoring and alerting take the next two",
+    )
     parser.add_argument("--backfill-weeks", default="3")
     parser.add_argument("--scale", default="1.0")
     parser.add_argument("--no-simulator", dest="simulator", action="store_false")
@@ -113,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         help="the simulator sends the DongBoHoSoMC items of the national sync, not the contract",
     )
     args = parser.parse_args(argv)
+    ops_ports = {name: args.ops_port + i for i, name in enumerate(OPS_SERVICES)}
 
     stopping = False
 
@@ -138,16 +163,23 @@ def main(argv: list[str] | None = None) -> None:
             ),
             "LOG_JSON": os.environ.get("LOG_JSON", "false"),
         }
+        own: dict[str, dict[str, str]] = {
+            name: {"OPS_PORT": str(port)} for name, port in ops_ports.items()
+        }
+        if args.simulator:
+            first = backfill_from(float(args.backfill_weeks)).isoformat()
+            history_from = os.environ.get("SCORING_HISTORY_FROM", first)
+            own["scoring"]["SCORING_HISTORY_FROM"] = history_from
+            say(f"history from {history_from} (the backfill's first day: {first})")
         try:
             for name, module in SERVICES:
-                ops = {"OPS_PORT": str(OPS_PORTS[name])} if name in OPS_PORTS else {}
-                processes.append(start(name, module, {**env, **ops}))
+                processes.append(start(name, module, {**env, **own.get(name, {})}))
             api = processes[[name for name, _ in SERVICES].index("api")]
             wait_for_port(args.api_port, api, timeout=60)
             say(f"API on http://127.0.0.1:{args.api_port} (docs at /docs, metrics at /metrics)")
             say(
                 "operations: "
-                + ", ".join(f"{n} http://127.0.0.1:{p}/metrics" for n, p in OPS_PORTS.items())
+                + ", ".join(f"{n} http://127.0.0.1:{p}/metrics" for n, p in ops_ports.items())
             )
             if args.simulator:
                 processes.append(
@@ -162,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
                             args.backfill_weeks,
                             "--scale",
                             args.scale,
+                            "--paced-by",
+                            ingest_group(),
                             *(["--national"] if args.national else []),
                         ],
                     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.scoring import repository
+from services.scoring import history, repository
 from services.scoring.alerts import DossierAlerts
 from services.scoring.batch import DossierScorer, FeedbackRow, Scorer, feedback_scorer
 from services.scoring.claims import PartitionClaims
@@ -62,7 +62,17 @@ def build_service(settings: ScoringSettings, clock: Clock) -> ScoringService:
         settings.province_name,
         build_dossier_alerts(settings),
         settings.scoring_history_restate_days,
+        backlog=settings.scoring_history_from is not None,
     )
+
+
+def first_instant(settings: ScoringSettings, now: datetime) -> datetime:
+    """Where new partitions start: now, or the local midnight starting the history's first day
+    (`SCORING_HISTORY_FROM`), never later than now."""
+    if settings.scoring_history_from is None:
+        return now
+    day = settings.scoring_history_from - timedelta(days=1)
+    return min(history.day_end(Calendar(settings.timezone), day).at, now)
 
 
 async def run_until_stopped(
@@ -128,7 +138,7 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
         resources.push_async_callback(engine.dispose)
         await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
         sessions = create_sessionmaker(engine)
-        await _init_partitions(sessions, settings.scoring_partitions, stop)
+        await _init_partitions(sessions, settings, stop)
         claims = PartitionClaims(driver_url(settings.database_url), settings.scoring_partitions)
         resources.push_async_callback(claims.close)
         log.info(
@@ -141,12 +151,15 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
 
 
 async def _init_partitions(
-    sessions: async_sessionmaker[AsyncSession], count: int, stop: asyncio.Event
+    sessions: async_sessionmaker[AsyncSession], settings: ScoringSettings, stop: asyncio.Event
 ) -> None:
     while not stop.is_set():
         try:
             async with sessions.begin() as session:
-                await repository.init_partitions(session, count, SystemClock().now())
+                now = SystemClock().now()
+                await repository.init_partitions(
+                    session, settings.scoring_partitions, now, first_instant(settings, now)
+                )
             return
         except Exception as error:
             if not is_retryable(error):

@@ -68,10 +68,13 @@ class PartitionsChanged(Misconfigured):
     """The partitions on record are not those configured, and scoring has not caught up."""
 
 
-async def init_partitions(session: AsyncSession, count: int, now: datetime) -> None:
+async def init_partitions(
+    session: AsyncSession, count: int, now: datetime, first: datetime | None = None
+) -> None:
     """Make a position row for each of `count` partitions if there are none yet: from the single
     scorer's position, or from another partitioning that has caught up (all at one seq) and
-    whose instances have stopped."""
+    whose instances have stopped; with no position at all, at the instant `first` (now by
+    default)."""
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITIONS_SETUP_LOCK}
     )
@@ -92,7 +95,7 @@ async def init_partitions(session: AsyncSession, count: int, now: datetime) -> N
     scanned = [row.due_soon_scanned_to for row in rows if row.due_soon_scanned_to is not None]
     start = {
         "last_seq": max((row.last_seq for row in rows), default=0),
-        "as_of": max((row.as_of for row in rows), default=now),
+        "as_of": max((row.as_of for row in rows), default=first or now),
         "updated_at": now,
         "due_soon_scanned_to": min(scanned, default=None),
     }

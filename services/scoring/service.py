@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import history, repository
 from services.scoring.alerts import SCAN_GRANULARITY, DossierAlerts
+from services.scoring.backlog import TICK, StepTimes
 from services.scoring.batch import (
     DossierRow,
     DossierScorer,
@@ -37,7 +38,6 @@ from shared.rules.dossier import State, procedure_of
 from shared.versions import VersionsMoved
 
 log = structlog.get_logger()
-_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +81,11 @@ class ScoringService:
         province_name: str,
         dossier_alerts: DossierAlerts,
         restate_days: int = 10,
+        backlog: bool = False,
     ) -> None:
         self.dossier_alerts = dossier_alerts
+        # On the clock, or on a backlog's own time while its partitions stand in a past day.
+        self.times = StepTimes(scorer.calendar, clock, backlog)
         self.restate_days = restate_days
         # Whether the overdue dossiers of the last `max_age` need looking at again: after a start
         # and after catching up, when the alerts of the steps in between were held back.
@@ -123,18 +126,24 @@ class ScoringService:
         share = Share(tuple(sorted(stepped)), owned.count)
         if any(p.events_applied == 0 for p in stepped.values()):
             await repository.ensure_province(session, self.scorer.province_code, self.province_name)
-        # Each step evaluates at its own instant, later than the last of every partition it
-        # covers: the counts never go back in time, and (subject, evaluated_at) names one state.
-        now = max(self.clock.now(), max(p.as_of for p in stepped.values()) + _TICK)
-        # The days that ended since the last step close first, before any event is applied.
-        closing = await self._close_days(session, share, stepped, behind, now)
-        if closing.ends:
-            now = max(now, closing.ends[-1].at + _TICK)
         # Read first: every event up to it is visible to the reads below.
         bound = min([await repository.last_stored_seq(session), *ahead])
         rows = await repository.fetch_events(session, share, behind, bound, self.batch_size)
         # A share may have no event in a run of the store: it has still read the run.
         reached = rows[-1].seq if len(rows) == self.batch_size else bound
+        # Each step evaluates at its own instant, later than the last of every partition it
+        # covers: the counts never go back in time, and (subject, evaluated_at) names one state.
+        cut = self.times.cut(max(p.as_of for p in stepped.values()), behind, rows, reached)
+        if cut is None:
+            # A backlog still loading: no day closes before its events are in.
+            for position in stepped.values():
+                position.last_seq = reached
+            return StepReport(0, 0, 0, partial=bool(ahead))
+        now, rows, reached = cut.now, cut.rows, cut.reached
+        # The days that ended since the last step close first, before any event is applied.
+        closing = await self._close_days(session, share, stepped, behind, now)
+        if closing.ends:
+            now = max(now, closing.ends[-1].at + TICK)
         due_dossiers, due_feedback = await repository.fetch_due(session, share, now)
         if not rows and not due_dossiers and not due_feedback and not closing.subjects:
             found = await self._record_alerts(session, share, stepped, [], now, caught_up=True)
@@ -204,7 +213,7 @@ class ScoringService:
             keys, ended = bumps.setdefault(closing.partition, (set(), set()))
             keys |= closing.periods
             ended |= closing.closed
-        caught_up = len(rows) < self.batch_size
+        caught_up = len(rows) < self.batch_size and not cut.behind
         written = {**closing.rows, **{row.dossier_code: row for row in dossier_step.rows}}
         found = await self._record_alerts(
             session, share, stepped, list(written.values()), now, caught_up

@@ -1,8 +1,14 @@
-"""scoring's settings: `SCORING_` variables, beside the common ones and `OPS_`."""
+"""scoring's settings: `SCORING_` variables, beside the common ones and `OPS_`.
+
+`SCORING_HISTORY_FROM` is for a new deployment that loads a backlog: its partitions start at
+that day's local midnight, not now, and scoring follows the backlog's own time until it is caught
+up, so that the history holds every day from then (`backlog.py`). Unset, scoring starts at the
+instant it first runs, and the history with the first midnight it lives through.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -29,6 +35,9 @@ class ScoringSettings(CommonSettings, OpsSettings):
     # A late event restates the closed days of the history back this many days (older days keep
     # what they recorded; the period's own counts are restated whatever its age).
     scoring_history_restate_days: int = Field(default=10, ge=0, le=366)
+    # A local day: the first of the history, for a backlog from that day on (read when the
+    # partitions are first made; a later day than today counts as today).
+    scoring_history_from: date | None = None
     # "Due soon": this many working hours (of the office hours below) before the due time.
     scoring_due_soon_working_hours: Hours = Field(
         default=timedelta(hours=8),

@@ -1,19 +1,30 @@
 """Replay a simulated province to a broker: the catalogue, a fast backfill, then a live stream.
 
 python -m services.simulator --bootstrap-servers 127.0.0.1:9092 --backfill-weeks 3
+
+The backfill goes a local day at a time. Kafka orders each partition alone, and a consumer of
+several topics may read one partition far ahead of the others (the small feedback and catalogue
+partitions first of all), so a backfill sent at once reaches the store with its days mixed up:
+scored on its own time (`SCORING_HISTORY_FROM`), most of it would be late events. With
+`--paced-by` (ingest's consumer group), each day waits until that group has committed every
+record of the day before the next is sent, and the store holds the days in order.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import heapq
+import itertools
 import random
+import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.simulator.catalogue import build_procedures, publication_events
 from services.simulator.lifecycle import (
@@ -116,9 +127,15 @@ class Simulator:
         return encoded
 
 
+# Sent records: the last offset of each partition.
+Sent = dict[TopicPartition, int]
+# How long a day of the backfill may take to be consumed before the next goes anyway.
+PACE_TIMEOUT_SECONDS = 120.0
+
+
 async def send(
     producer: AIOKafkaProducer, topics: dict[str, str], simulator: Simulator, batch: list[Emission]
-) -> None:
+) -> Sent:
     futures = [
         await producer.send(topics[e.topic], key=e.key.encode(), value=simulator.encode(e))
         for e in batch
@@ -134,8 +151,61 @@ async def send(
                 timestamp_ms=int(sent_at.timestamp() * 1000),
             )
         )
-    if futures:
-        await asyncio.gather(*futures)
+    sent: Sent = {}
+    for record in await asyncio.gather(*futures):
+        tp = TopicPartition(record.topic, record.partition)
+        sent[tp] = max(record.offset, sent.get(tp, -1))
+    return sent
+
+
+class Consumed:
+    """How far a consumer group has committed: a consumer of its group that never subscribes,
+    so it asks for the offsets without joining the group."""
+
+    def __init__(self, bootstrap_servers: str, group: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False
+        )
+
+    async def __aenter__(self) -> Consumed:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.consumer.stop()
+
+    async def past(self, sent: Mapping[TopicPartition, int], stop: asyncio.Event) -> bool:
+        """Wait until the group has committed past every record `sent`; False if it had not
+        after `PACE_TIMEOUT_SECONDS`."""
+        deadline = time.monotonic() + PACE_TIMEOUT_SECONDS
+        waiting = dict(sent)
+        while waiting and not stop.is_set() and time.monotonic() < deadline:
+            for tp, offset in list(waiting.items()):
+                committed = await self.consumer.committed(tp)
+                if committed is not None and committed > offset:
+                    del waiting[tp]
+            if waiting:
+                await asyncio.sleep(0.2)
+        return not waiting
+
+
+async def backfill(
+    producer: AIOKafkaProducer,
+    topics: dict[str, str],
+    simulator: Simulator,
+    events: list[Emission],
+    consumed: Consumed | None,
+    stop: asyncio.Event,
+) -> None:
+    """Send `events` (oldest first) a local day at a time, each day consumed before the next
+    when `consumed` says how far ingest is."""
+    for day, emissions in itertools.groupby(events, key=lambda e: e.at.astimezone(LOCAL).date()):
+        of_day = list(emissions)
+        sent: Sent = {}
+        for index in range(0, len(of_day), 5000):
+            sent |= await send(producer, topics, simulator, of_day[index : index + 5000])
+        if consumed is not None and not await consumed.past(sent, stop):
+            log.warning("simulator.backfill_not_consumed", day=day.isoformat())
 
 
 async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -153,14 +223,22 @@ async def simulate(args: argparse.Namespace, stop: asyncio.Event) -> None:
     try:
         now = datetime.now(UTC)
         start = now - timedelta(weeks=args.backfill_weeks)
-        await send(producer, topics, simulator, simulator.catalog(start - timedelta(days=1)))
-        local_start = start.astimezone(LOCAL).date()
-        simulator.publications(local_start - timedelta(weeks=2), local_start + timedelta(weeks=12))
-        simulator.receive(start, now)
-        backfill = simulator.due(now)
-        for index in range(0, len(backfill), 5000):
-            await send(producer, topics, simulator, backfill[index : index + 5000])
-        log.info("simulator.backfilled", events=len(backfill), units=len(simulator.units))
+        async with contextlib.AsyncExitStack() as paced:
+            consumed = None
+            if args.paced_by:
+                consumed = await paced.enter_async_context(
+                    Consumed(args.bootstrap_servers, args.paced_by)
+                )
+            catalogue = simulator.catalog(start - timedelta(days=1))
+            await backfill(producer, topics, simulator, catalogue, consumed, stop)
+            local_start = start.astimezone(LOCAL).date()
+            simulator.publications(
+                local_start - timedelta(weeks=2), local_start + timedelta(weeks=12)
+            )
+            simulator.receive(start, now)
+            events = simulator.due(now)
+            await backfill(producer, topics, simulator, events, consumed, stop)
+        log.info("simulator.backfilled", events=len(events), units=len(simulator.units))
         if not args.live:
             return
         last = now
@@ -188,6 +266,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--malformed-rate", type=float, default=0.0005)
     parser.add_argument("--seed", type=int, default=766)
     parser.add_argument("--no-live", dest="live", action="store_false")
+    parser.add_argument(
+        "--paced-by",
+        metavar="GROUP",
+        help="send the backfill a day at a time, each consumed by this consumer group (ingest's)"
+        " before the next: the store then holds the days in order",
+    )
     parser.add_argument(
         "--national",
         action="store_true",

@@ -4,13 +4,10 @@ late event restates a day beside it; verify checks the latest closed day."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.scoring.history import day_end, running_periods
 from services.scoring.settings import ScoringSettings
@@ -19,7 +16,6 @@ from shared.clock import ManualClock
 from shared.periods import ALL_KINDS, Calendar
 from tests.support.factories import dossier_event, feedback_event, received
 from tests.support.harness import PROVINCE
-from tests.support.infra import database_url, execute_admin
 from tests.support.store import step_until_idle, store
 
 CALENDAR = Calendar()
@@ -56,16 +52,6 @@ SATURDAY_EVENTS = [
     dossier_event("D4", "COMPLETED", local(SATURDAY, 8.5)),
 ]
 DAYS = (WEDNESDAY, THURSDAY, FRIDAY, SATURDAY)
-
-
-@pytest.fixture
-async def second_db_url(postgres_admin_url: str, template_database: str) -> AsyncIterator[str]:
-    name = f"chiso766_test_{uuid.uuid4().hex[:12]}"
-    await execute_admin(
-        postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'
-    )
-    yield database_url(postgres_admin_url, name)
-    await execute_admin(postgres_admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def live_counts(
