@@ -1,6 +1,7 @@
 """What an indicator counts for a period, asked of stored states: whether a dossier (or feedback)
 is in its denominator and what it adds to its numerator, and the pooled counts of any range of
-days.
+days (from every state that may count in it, `range_counts`; or, as the api does, its day counts
+kept by scoring plus what they leave out, `unsettled_deltas`).
 
 The very rules scoring applies (`contribution_in`, `feedback_contribution_in`), evaluated at the
 instant scoring's counts stand at, so a list and the number it explains cannot disagree; a
@@ -24,6 +25,7 @@ from shared.rules.contributions import (
     CountDeltas,
     add_difference,
     contribution_in,
+    unsettled_in,
     with_province,
 )
 from shared.rules.dossier import State, read_facts
@@ -123,6 +125,45 @@ def range_deltas(
             contribution = feedback_contribution_in(read, period, as_of, workdays)
             add_difference(deltas, read.unit_code, contribution, NOTHING)
     return deltas
+
+
+def unsettled_deltas(
+    dossiers: Iterable[State],
+    feedback: Iterable[State],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+) -> CountDeltas:
+    """What a range's day counts leave out, unit by unit, not pooled: the dossiers' unsettled
+    counts (`unsettled_in`) and all the feedback's (scoring keeps no day counts of feedback)."""
+    deltas: CountDeltas = {}
+    for state in dossiers:
+        facts = read_facts(state)
+        if facts.unit_code is not None:
+            add_difference(deltas, facts.unit_code, unsettled_in(facts, period, as_of), NOTHING)
+    for state in feedback:
+        read = read_feedback(state)
+        if read.unit_code is not None:
+            contribution = feedback_contribution_in(read, period, as_of, workdays)
+            add_difference(deltas, read.unit_code, contribution, NOTHING)
+    return deltas
+
+
+def unsettled_deltas_of_text(
+    dossiers: list[str],
+    feedback: list[str],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+) -> CountDeltas:
+    """`unsettled_deltas` of states given as JSON text, for a worker process."""
+    return unsettled_deltas(
+        (orjson.loads(text) for text in dossiers),
+        (orjson.loads(text) for text in feedback),
+        period,
+        as_of,
+        workdays,
+    )
 
 
 def range_counts(

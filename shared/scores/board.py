@@ -22,8 +22,8 @@ from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules, Member
-from shared.rules.contributions import CountDeltas, with_province
-from shared.rules.members import Basis, range_deltas_of_text, summed
+from shared.rules.contributions import IN_PROGRESS, CountDeltas, with_province
+from shared.rules.members import Basis, summed, unsettled_deltas_of_text
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
@@ -281,17 +281,30 @@ class ScoreBoard:
         return cached
 
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
-        """A range's counts from the states of the dossiers and feedback that may count in it
-        (ranges are for reports: this reads them, where a named period reads its counts)."""
+        """A range's counts: the sum of its day counts (kept by scoring), with the dossiers in
+        progress (kept too) if it holds `as_of`, and what the day counts leave out computed from
+        states: the dossiers not finished by its end, if it ended before `as_of` (a range up to
+        today reads none), and the feedback (no day counts; a few hundred, not tens of thousands).
+        """
+        keys = self.calendar.day_keys(period)
+        if period.start <= as_of < period.end:
+            keys.append(IN_PROGRESS)
+        kept = await repository.summed_counts(session, keys)
         compute = partial(
-            range_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
+            unsettled_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
         )
         loop = asyncio.get_running_loop()
         computing: list[asyncio.Future[CountDeltas]] = []
         computed: list[CountDeltas] = []
-        for model in (Dossier, Feedback):
+        for model in (Dossier, Feedback) if period.end <= as_of else (Feedback,):
             chunks = repository.states_of_range(
-                session, model, Basis.PROCESSING, period.start, period.end, RANGE_CHUNK
+                session,
+                model,
+                Basis.PROCESSING,
+                period.start,
+                period.end,
+                RANGE_CHUNK,
+                unfinished_at_end=model is Dossier,
             )
             async for chunk in chunks:
                 texts = (chunk, []) if model is Dossier else ([], chunk)
@@ -303,9 +316,14 @@ class ScoreBoard:
                     computed.append(compute(*texts))
         deltas = summed([*computed, *await asyncio.gather(*computing)])
         pooled = with_province(deltas, self.province_code)
+        for unit, indicator, numerator, denominator in kept:
+            cell = pooled.setdefault((unit, period.key, indicator), [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
         return split_counts(
             (unit, indicator, numerator, denominator)
             for (unit, _, indicator), (numerator, denominator) in pooled.items()
+            if numerator or denominator
         )
 
 

@@ -317,13 +317,28 @@ async def states_of_range(
     start: datetime,
     end: datetime,
     size: int,
+    unfinished_at_end: bool = False,
 ) -> AsyncIterator[list[str]]:
     """Every candidate of a range (all units), as the JSON text of its state, `size` at a time
     as the database sends them (a server-side cursor): what the range's counts are computed
-    from, in worker processes, while the next ones arrive."""
+    from, in worker processes, while the next ones arrive. `unfinished_at_end`: only those that
+    may not have finished by the range's end (what its day counts leave out,
+    `shared.rules.contributions.unsettled_in`): still open, or finished with a step at or after
+    its end (the GiST index of the spans holding an instant)."""
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
-    if basis is Basis.RECEIPT:
+    if unfinished_at_end:
+        may_count.append(
+            or_(
+                model.next_transition_at.is_not(None),
+                and_(
+                    model.next_transition_at.is_(None),
+                    model.received_at.is_not(None),
+                    finished_span(model).op("@>")(end),
+                ),
+            )
+        )
+    elif basis is Basis.RECEIPT:
         may_count.append(model.received_at >= start)
     else:
         may_count.append(
@@ -341,6 +356,24 @@ async def states_of_range(
     result = await session.stream_scalars(query)
     async for part in result.partitions(size):
         yield list(part)
+
+
+async def summed_counts(
+    session: AsyncSession, period_keys: Sequence[str]
+) -> list[tuple[str, str, int, int]]:
+    """(unit, indicator or activity cell, numerator, denominator) kept for several periods (a
+    range's days), summed over them and over the scoring partitions."""
+    result = await session.execute(
+        select(
+            IndicatorCount.unit_code,
+            IndicatorCount.indicator_id,
+            func.sum(IndicatorCount.numerator),
+            func.sum(IndicatorCount.denominator),
+        )
+        .where(IndicatorCount.period_key.in_(list(period_keys)))
+        .group_by(IndicatorCount.unit_code, IndicatorCount.indicator_id)
+    )
+    return [(u, i, int(n), int(d)) for u, i, n, d in result]
 
 
 async def cell(
