@@ -315,14 +315,15 @@ class ScoreBoard:
                 else:
                     computed.append(compute(*texts))
         deltas = summed([*computed, *await asyncio.gather(*computing)])
-        pooled = with_province(deltas, self.province_code)
-        for unit, indicator, numerator, denominator in kept:
-            cell = pooled.setdefault((unit, period.key, indicator), [0, 0])
+        for (unit, _, indicator), (numerator, denominator) in with_province(
+            deltas, self.province_code
+        ).items():
+            cell = kept.setdefault((unit, indicator), [0, 0])
             cell[0] += numerator
             cell[1] += denominator
         return split_counts(
             (unit, indicator, numerator, denominator)
-            for (unit, _, indicator), (numerator, denominator) in pooled.items()
+            for (unit, indicator), (numerator, denominator) in kept.items()
             if numerator or denominator
         )
 

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, Text, and_, cast, func, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shared.db import driver_connection
 from shared.methodology import Ratio
 from shared.models import (
     Dossier,
@@ -358,22 +359,25 @@ async def states_of_range(
         yield list(part)
 
 
+_SUMMED_COUNTS = """
+SELECT unit_code, indicator_id, sum(numerator)::bigint, sum(denominator)::bigint
+FROM indicator_counts WHERE period_key = ANY($1::text[]) GROUP BY unit_code, indicator_id
+"""
+
+
 async def summed_counts(
     session: AsyncSession, period_keys: Sequence[str]
-) -> list[tuple[str, str, int, int]]:
-    """(unit, indicator or activity cell, numerator, denominator) kept for several periods (a
-    range's days), summed over them and over the scoring partitions."""
-    result = await session.execute(
-        select(
-            IndicatorCount.unit_code,
-            IndicatorCount.indicator_id,
-            func.sum(IndicatorCount.numerator),
-            func.sum(IndicatorCount.denominator),
+) -> dict[tuple[str, str], list[int]]:
+    """{(unit, indicator or activity cell): [numerator, denominator]} kept for several periods
+    (a range's days), summed over them and over the scoring partitions: tens of thousands of
+    rows, read by the driver itself (SQLAlchemy's rows cost more than the query)."""
+    connection = await driver_connection(session)
+    return {
+        (unit, indicator): [numerator, denominator]
+        for unit, indicator, numerator, denominator in await connection.fetch(
+            _SUMMED_COUNTS, list(period_keys)
         )
-        .where(IndicatorCount.period_key.in_(list(period_keys)))
-        .group_by(IndicatorCount.unit_code, IndicatorCount.indicator_id)
-    )
-    return [(u, i, int(n), int(d)) for u, i, n, d in result]
+    }
 
 
 async def cell(
