@@ -33,7 +33,7 @@ from shared.rules.catalogue import (
     CatalogueUnit,
     activity_by_unit,
 )
-from shared.rules.members import Basis
+from shared.rules.members import NOT_TRUE, TRUTHY, Basis, Narrowing
 from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
 
 
@@ -236,11 +236,32 @@ def _after(model: Subject, after: Key | None) -> list[ColumnElement[bool]]:
     return [tuple_(model.received_at, _key_column(model)) > tuple_(*after)]
 
 
-def _can_count(model: Subject, overdue: bool = False) -> list[ColumnElement[bool]]:
+def _register(name: str, value: str) -> ColumnElement[bool]:
+    """A stored dossier's register `name` (`{"f": {name: [value, stamp]}}`) holds `value`, or
+    may (`TRUTHY`, `NOT_TRUE`: a superset of what `bool` reads as such)."""
+    text: ColumnElement[str] = Dossier.state["f"][name][0].astext
+    if value == TRUTHY:
+        return func.coalesce(text, "false") != "false"
+    if value == NOT_TRUE:
+        return func.coalesce(text, "") != "true"
+    return text == value
+
+
+def _narrowed(model: Subject, narrowing: Narrowing | None) -> list[ColumnElement[bool]]:
+    if narrowing is None or model is not Dossier:
+        return []
+    if narrowing.overdue and not narrowing.registers:
+        # Alone, by its own partial indexes (`ix_dossiers_*overdue_listing`).
+        return [Dossier.outcome.in_(OVERDUE_OUTCOMES)]
+    either = [_register(name, value) for name, value in narrowing.registers]
+    if narrowing.overdue:
+        either.append(Dossier.outcome.in_(OVERDUE_OUTCOMES))
+    return [or_(*either)]
+
+
+def _can_count(model: Subject) -> list[ColumnElement[bool]]:
     if model is not Dossier:
         return []
-    if overdue:
-        return [Dossier.outcome.in_(OVERDUE_OUTCOMES)]
     # Never accepted, and nothing ahead that could change it: in no count.
     return [
         or_(
@@ -260,14 +281,14 @@ async def candidates(
     end: datetime,
     after: Key | None,
     limit: int,
-    overdue: bool = False,
+    narrowing: Narrowing | None = None,
 ) -> list[Candidate]:
     """The next `limit` candidates of a period after `after`, in (received_at, key) order; the
     rules decide which of them count. `columns` must begin with received_at and the key.
-    `overdue`: only the dossiers stored as overdue (`shared.rules.members.among_overdue`)."""
+    `narrowing`: only the dossiers that may be in a sparse part (`shared.rules.members`)."""
     order = (model.received_at, _key_column(model))
     owned = [] if unit_code is None else [model.unit_code == unit_code]
-    owned.extend(_can_count(model, overdue) if overdue else [])
+    owned.extend(_narrowed(model, narrowing))
     rows: list[Candidate] = []
     if basis is Basis.PROCESSING and (after is None or after[0] < start):
         before = [model.received_at < start, *owned, *_after(model, after)]
