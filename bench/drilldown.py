@@ -111,6 +111,7 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
     size = f"page_size={PAGE_SIZE}"
     # A closed period: the month before the range's last day.
     last_month = f"{day_range.last.replace(day=1) - timedelta(days=1):%Y-%m}"
+    twenty_weeks = replace(day_range, first=day_range.last - timedelta(weeks=20, days=-1)).param
     lists = {
         "2.1 dossiers": f"/units/{PROVINCE}/indicators/2.1/dossiers?period=month&{size}",
         "2.1 dossiers, last month": (
@@ -118,6 +119,9 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
         ),
         "2.1 shortfall, last month": (
             f"/units/{PROVINCE}/indicators/2.1/dossiers?period={last_month}&part=shortfall&{size}"
+        ),
+        "5.4 shortfall, 20 weeks": (
+            f"/units/{PROVINCE}/indicators/5.4/dossiers?period={twenty_weeks}&part=shortfall&{size}"
         ),
         f"overdue of {code}": f"/units/{code}/overdue?{size}",
         "3.2 catalogue": f"/units/{PROVINCE}/indicators/3.2/catalogue?period=month&{size}",
