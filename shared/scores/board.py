@@ -171,8 +171,9 @@ class ScoreBoard:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        counts = await self.counts(session, period, versions)
-        scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
+        with collector_paused():
+            counts = await self.counts(session, period, versions)
+            scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
         self._cache[key] = scores
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -338,10 +339,10 @@ class ScoreBoard:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a range's counts are built: tens of thousands
-    of small objects, in no reference cycle, that would otherwise set off collections of the
-    whole heap (three times the computation itself). Left as it was if another range paused it.
-    """
+    """The cyclic garbage collector paused while a period's counts and scores are built: tens
+    of thousands of small objects, in no reference cycle, that would otherwise set off
+    collections of the whole heap (for a range, three times the computation itself). Left as it
+    was if another computation paused it."""
     if not gc.isenabled():
         yield
         return
