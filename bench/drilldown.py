@@ -1,19 +1,37 @@
 """Drill-downs: single requests, one after another (median of N), of the reads behind a number:
 a range of days, and the audit lists, their first page and their last (reached by following
-each page's `next` link, then timed alone)."""
+each page's `next` link, then timed alone).
+
+Alone, without the rest of `make bench` (the province built through Kafka, ingest and scoring,
+then the api; no live stream, so the counts stay put while measured):
+
+    python -m bench.drilldown [--weeks 3] [--samples 20] [--keep | --database URL]
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import statistics
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench.reads import PROVINCE, DayRange
+from bench import api as api_process
+from bench.pipeline import SERVICE_ENV, end_to_end, produce_province, producer
+from bench.processes import Services, services
+from bench.reads import PROVINCE, DayRange, month_range
 from bench.report import say
+from bench.stack import ADMIN_URL, require_postgres, scratch_database
+from services.devstack.stack import tansu_broker
+from tests.support.infra import database_url, execute_admin, migrate
 
 PAGE_SIZE = 50
 # The commune with the most overdue dossiers: its list has pages to go deep into.
@@ -93,6 +111,7 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
     size = f"page_size={PAGE_SIZE}"
     # A closed period: the month before the range's last day.
     last_month = f"{day_range.last.replace(day=1) - timedelta(days=1):%Y-%m}"
+    twenty_weeks = replace(day_range, first=day_range.last - timedelta(weeks=20, days=-1)).param
     lists = {
         "2.1 dossiers": f"/units/{PROVINCE}/indicators/2.1/dossiers?period=month&{size}",
         "2.1 dossiers, last month": (
@@ -100,6 +119,9 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
         ),
         "2.1 shortfall, last month": (
             f"/units/{PROVINCE}/indicators/2.1/dossiers?period={last_month}&part=shortfall&{size}"
+        ),
+        "5.4 shortfall, 20 weeks": (
+            f"/units/{PROVINCE}/indicators/5.4/dossiers?period={twenty_weeks}&part=shortfall&{size}"
         ),
         f"overdue of {code}": f"/units/{code}/overdue?{size}",
         "3.2 catalogue": f"/units/{PROVINCE}/indicators/3.2/catalogue?period=month&{size}",
@@ -143,3 +165,84 @@ async def measure(base_url: str, db_url: str, day_range: DayRange, samples: int)
     for timing in timings:
         say(f"drill-down {timing.name}: median {timing.median * 1000:.1f} ms ({timing.status})")
     return timings
+
+
+def _build(url: str, broker: str, group: Services, weeks: float, scale: float) -> None:
+    """The simulated province through Kafka, ingest and scoring, into `url`, as `make bench`'s
+    pipeline phase builds it (without its timings)."""
+
+    async def build() -> None:
+        kafka = producer(broker)
+        await kafka.start()
+        try:
+            province = await produce_province(kafka, broker, weeks, scale)
+            await end_to_end(url, broker, group, province)
+        finally:
+            await kafka.stop()
+
+    asyncio.run(build())
+
+
+def _table(timings: list[Timing]) -> str:
+    livez = timings[0].median
+    lines = ["| read | median | samples | x /livez | in the list |", "|---|---|---|---|---|"]
+    for timing in timings:
+        total = "" if timing.total is None else f"{timing.total:,}"
+        lines.append(
+            f"| {timing.name} | {timing.median * 1000:.1f} ms | {len(timing.seconds)} "
+            f"| {timing.median / livez:.0f}x | {total} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The drill-down figures alone: a province built (or a kept one reused), then the api."""
+    parser = argparse.ArgumentParser(prog="bench.drilldown", description=__doc__)
+    parser.add_argument("--weeks", type=float, default=3, help="history sent end to end")
+    parser.add_argument("--scale", type=float, default=1.0, help="the province's volume")
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--database",
+        help="a database a previous run kept (--keep): measured again, nothing built",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database built, for --database"
+    )
+    args = parser.parse_args(argv)
+    require_postgres()
+    logs = Path(tempfile.mkdtemp(prefix="chiso766-drilldown-"))
+    day_range = month_range()
+    with contextlib.ExitStack() as stack:
+        if args.database:
+            url = args.database
+        elif args.keep:
+            name = f"chiso766_drilldown_{uuid.uuid4().hex[:8]}"
+            asyncio.run(execute_admin(ADMIN_URL, f'CREATE DATABASE "{name}"'))
+            url = database_url(ADMIN_URL, name)
+            migrate(url)
+        else:
+            url = stack.enter_context(scratch_database("drilldown"))
+        broker = stack.enter_context(tansu_broker())
+        group = stack.enter_context(services(logs, {"DATABASE_URL": url, **SERVICE_ENV}))
+        if not args.database:
+            _build(url, broker, group, args.weeks, args.scale)
+            say(f"built in {url}" + (" (kept)" if args.keep else ""))
+
+        async def measured() -> list[Timing]:
+            api = await api_process.start(group, broker)
+            try:
+                return await measure(api.base_url, url, day_range, args.samples)
+            finally:
+                group.stop(api.service)
+
+        timings = asyncio.run(measured())
+        group.stop_all()
+    print(f"month range {day_range.param} ({day_range.why}); logs in {logs}")
+    print(_table(timings))
+    for problem in group.problems:
+        print(f"problem: {problem}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,7 +3,8 @@ and any range of days.
 
 A period is half-open, `[start, end)`. Keys read like the province's reports: `2026-W48`,
 `2026-11`, `2026-Q4`, `2026-H2`, `2026`; a range names its first and last days,
-`2026-11-03..2026-11-17`.
+`2026-11-03..2026-11-17`, and one day is also named by itself, `2026-11-03` (the key of its
+day counts, `shared.rules.contributions`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ALL_KINDS: tuple[PeriodKind, ...] = (
 )
 MAX_RANGE_DAYS = 366
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 _KEY_PATTERNS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     (PeriodKind.WEEK, re.compile(r"^(\d{4})-W(\d{2})$")),
@@ -124,6 +126,8 @@ class Calendar:
         self._bounds_on = lru_cache(maxsize=4096)(self._bounds_on_uncached)
         # Asked of every dossier in progress, at the step's instant.
         self.soonest_end = lru_cache(maxsize=256)(self._soonest_end)  # type: ignore[method-assign]
+        # Asked of every dossier scored: its receipt and its end of processing.
+        self.day_key = lru_cache(maxsize=1 << 16)(self._day_key)  # type: ignore[method-assign]
 
     def _period_uncached(self, kind: PeriodKind, first: date) -> Period:
         start = datetime.combine(first, datetime.min.time(), self.tz)
@@ -158,6 +162,18 @@ class Calendar:
 
     def _days(self, period: Period) -> tuple[date, date]:
         return period.start.date(), (period.end - timedelta(days=1)).date()
+
+    def day_key(self, instant: datetime) -> str:
+        """The key of the local day holding `instant`: `2026-11-03`."""
+        return self._day_key(instant)
+
+    def _day_key(self, instant: datetime) -> str:
+        return instant.astimezone(self.tz).date().isoformat()
+
+    def day_keys(self, period: Period) -> list[str]:
+        """The keys of the local days of `period`, in order."""
+        first, last = self._days(period)
+        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
     def span(self, kind: PeriodKind, first: datetime, last: datetime) -> list[Period]:
         """Every period of `kind` from the one holding `first` to the one holding `last`."""
@@ -216,6 +232,8 @@ class Calendar:
         return spanned
 
     def parse(self, key: str) -> Period:
+        if _DAY.match(key):
+            key = f"{key}..{key}"
         if match := _RANGE.match(key):
             try:
                 first, last = (date.fromisoformat(match.group(i)) for i in (1, 2))

@@ -29,6 +29,9 @@ class WorkingCalendar:
         self.tz = ZoneInfo(timezone)
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
+        # Deadlines are asked again and again from the same few days (feedback's, each time
+        # it is evaluated): each walk of the calendar once.
+        self.shift = lru_cache(maxsize=1 << 14)(self._shift)  # type: ignore[method-assign]
 
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
@@ -42,6 +45,9 @@ class WorkingCalendar:
     def shift(self, day: date, working_days: int) -> date:
         """The `working_days`-th working day after `day` (before it, if negative); `day`
         itself does not count."""
+        return self._shift(day, working_days)
+
+    def _shift(self, day: date, working_days: int) -> date:
         step = timedelta(days=1 if working_days >= 0 else -1)
         remaining = abs(working_days)
         while remaining > 0:

@@ -35,11 +35,11 @@ from shared.rules.catalogue import CATALOGUE_INDICATORS
 from shared.rules.members import (
     SUMMED_INDICATORS,
     Part,
-    among_overdue,
     dossier_basis,
     dossier_member,
     feedback_basis,
     feedback_member,
+    narrowing,
 )
 from shared.scores import repository as scores
 from shared.scores.board import ScoreBoard
@@ -224,7 +224,7 @@ async def dossiers(
     instant = as_of or now
     period, indicator = audit.period, audit.indicator
     owner, basis = _owner(audit.unit), dossier_basis(indicator)
-    overdue = among_overdue(indicator, audit.paging.part)
+    narrowed = narrowing(indicator, audit.paging.part)
 
     async def fetch(key: Key | None, limit: int) -> Sequence[Candidate]:
         return await scores.candidates(
@@ -237,7 +237,7 @@ async def dossiers(
             period.end,
             key,
             limit,
-            overdue,
+            narrowed,
         )
 
     collected = await _collect(

@@ -249,7 +249,7 @@ class DossierRules:
 
     def contribution(self, state: State, at: datetime) -> tuple[str | None, Contribution]:
         facts = read_facts(state)
-        return facts.unit_code, contributions(facts, at, self.calendar, self.kinds)
+        return facts.unit_code, contributions(facts, at, self.calendar, self.kinds, days=True)
 
     def evaluate(
         self, code: str, state: State, now: datetime
@@ -260,7 +260,7 @@ class DossierRules:
             if set_catalogue_facts(state, known):
                 facts = read_facts(state)
         at_now = outcome_now(facts, now)
-        new = contributions(facts, now, self.calendar, self.kinds, at_now)
+        new = contributions(facts, now, self.calendar, self.kinds, at_now, days=True)
         return facts.unit_code, new, self._row(code, state, facts, now, at_now)
 
     def _row(

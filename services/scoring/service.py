@@ -33,9 +33,12 @@ from shared.alerts import repository as alerts
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition
-from shared.rules.contributions import CountDeltas
+from shared.rules.contributions import IN_PROGRESS, CountDeltas
 from shared.rules.dossier import State, procedure_of
 from shared.versions import VersionsMoved
+
+# Versioned keys that are no period: the catalogue's, and the dossiers in progress (never closed).
+UNDATED = frozenset({CATALOGUE_VERSION, IN_PROGRESS})
 
 log = structlog.get_logger()
 
@@ -238,7 +241,7 @@ class ScoringService:
         return {
             key
             for key in periods
-            if key != CATALOGUE_VERSION and self.scorer.calendar.parse(key).end <= at
+            if key not in UNDATED and self.scorer.calendar.parse(key).end <= at
         }
 
     async def _close_days(

@@ -133,6 +133,10 @@ class CatalogueRules:
     def __init__(self, catalogue: Catalogue, workdays: WorkingCalendar) -> None:
         self.catalogue = catalogue
         self.workdays = workdays
+        # (indicator, unit) -> the codes of its procedures in the indicator's denominator, and
+        # how many of them the catalogue counts (3.1): what `counts` needs of `unit_members`,
+        # the same for every period of this catalogue.
+        self._eligible: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {}
 
     # -- provincial acts: computed once, carried by every unit ---------------------------------
 
@@ -230,6 +234,22 @@ class CatalogueRules:
             if eligible(p)
         ]
 
+    def unit_ratio(self, indicator: str, unit: CatalogueUnit, activity: Activity) -> Ratio:
+        """`unit_members`, counted: how many are counted, of how many."""
+        eligible = self._eligible.get((indicator, unit.code))
+        if eligible is None:
+            members = self.unit_members(indicator, unit, {})
+            counted = sum(member.counted for member in members)
+            eligible = self._eligible[indicator, unit.code] = (
+                tuple(member.code for member in members),
+                counted,
+            )
+        codes, counted = eligible
+        if indicator == "3.1":
+            return Ratio(counted, len(codes))
+        active = activity.get(indicator, frozenset())
+        return Ratio(sum(code in active for code in codes), len(codes))
+
     def provincial_members(self, indicator: str, period: Period, now: datetime) -> list[Member]:
         if indicator == "1.1":
             return self.published_on_time(period, now)
@@ -301,7 +321,7 @@ class CatalogueRules:
         for unit in self.catalogue.scored_units():
             ratios = dict(provincial)
             for indicator in UNIT_INDICATORS:
-                ratio = _ratio(self.unit_members(indicator, unit, activity.get(unit.code, {})))
+                ratio = self.unit_ratio(indicator, unit, activity.get(unit.code, {}))
                 ratios[indicator] = ratio
                 pooled[indicator][0] += ratio.numerator
                 pooled[indicator][1] += ratio.denominator

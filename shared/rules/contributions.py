@@ -5,6 +5,12 @@
 scoring adds the difference `new - old` to the counts of the unit and of the province.
 `next_transition(facts, now)` is the next instant at which the contribution can change with no
 new event (a due date passing, a new period starting); scoring re-evaluates the dossier then.
+
+Scoring also keeps day counts (`days=True`), what any range of days is summed from: a dossier's
+receipt counts on the day it was received, its on-time counts on the day it finished (its end of
+processing as known now: finished, its counts are those of any period ending after it), and, while
+it is in progress, under `IN_PROGRESS` (its counts as of now). What a range's day counts cannot
+hold, the dossiers that had not finished by its end, is `unsettled_in`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ SATISFACTION = "5.4"
 # Indicators that dossier events determine, counted by the period of receipt.
 RECEIPT_INDICATORS = ("1.4", "3.3", "3.6", "4.1", "4.2", "4.3", "4.4", "4.5b")
 DOSSIER_INDICATORS = (*RECEIPT_INDICATORS, ON_TIME, PROCESSING_TIME, SATISFACTION)
+# The key of the counts of the dossiers in progress at the instant the counts stand at: a set that
+# no period names, and that never closes.
+IN_PROGRESS = "in-progress"
 
 
 def receipt_counts(facts: Facts) -> list[tuple[str, int, int]]:
@@ -140,8 +149,10 @@ def contributions(
     calendar: Calendar,
     kinds: Iterable[PeriodKind],
     at_now: Outcome | None = None,
+    days: bool = False,
 ) -> Contribution:
-    """`at_now`, if given, is `outcome_now(facts, now)`, computed once by the caller."""
+    """`at_now`, if given, is `outcome_now(facts, now)`, computed once by the caller; `days`: with
+    the day counts (see the module's docstring)."""
     received = facts.received_at
     if received is None or received > now or not facts.accepted:
         return NOTHING
@@ -166,6 +177,13 @@ def contributions(
             counted = _share_in(share, bounds.start, bounds.end)
             if counted is not None:
                 processing[bounds.key] = counted
+    if days:
+        receipt_keys.append(calendar.day_key(received))
+        finished_at, counts, counts_ending = shares[last_end]
+        if finished_at is None:
+            processing[IN_PROGRESS] = counts
+        else:
+            processing[calendar.day_key(finished_at)] = counts_ending
     return Contribution(
         receipt_keys=tuple(receipt_keys), receipt=_receipt(facts), processing=processing
     )
@@ -229,6 +247,21 @@ def contribution_in(facts: Facts, period: Period, now: datetime) -> Contribution
         receipt=_receipt(facts) if in_period else (),
         processing=processing,
     )
+
+
+def unsettled_in(facts: Facts, period: Period, now: datetime) -> Contribution:
+    """What a range's day counts leave out of `contribution_in`: the on-time counts of a dossier
+    that had not finished by the period's end, as known at `now` (in progress then, whether it
+    finished since or not). Nothing for the others: their receipt is counted on its day, and
+    their end of processing, before the period's end, is the same at every instant from it to
+    `now`, so their counts there are those of the day they finished."""
+    received = facts.received_at
+    if received is None or received > now or not facts.accepted or received >= period.end:
+        return NOTHING
+    finished_at = end_of_processing(facts, now)
+    if finished_at is not None and finished_at < period.end:
+        return NOTHING
+    return Contribution(processing=contribution_in(facts, period, now).processing)
 
 
 def next_transition(

@@ -1,6 +1,7 @@
 """What an indicator counts for a period, asked of stored states: whether a dossier (or feedback)
 is in its denominator and what it adds to its numerator, and the pooled counts of any range of
-days.
+days (from every state that may count in it, `range_counts`; or, as the api does, its day counts
+kept by scoring plus what they leave out, `unsettled_deltas`).
 
 The very rules scoring applies (`contribution_in`, `feedback_contribution_in`), evaluated at the
 instant scoring's counts stand at, so a list and the number it explains cannot disagree; a
@@ -10,11 +11,13 @@ property test ties `contribution_in` to the counts scoring keeps for every named
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 import orjson
 
+from shared.events import Rating
 from shared.periods import Period
 from shared.rules.contributions import (
     NOTHING,
@@ -24,6 +27,7 @@ from shared.rules.contributions import (
     CountDeltas,
     add_difference,
     contribution_in,
+    unsettled_in,
     with_province,
 )
 from shared.rules.dossier import State, read_facts
@@ -60,6 +64,7 @@ class Part(StrEnum):
 
 # Counted in every period a dossier was being processed in, not only the one it was received in.
 PROCESSING_INDICATORS = frozenset({ON_TIME, PROCESSING_TIME, SATISFACTION})
+SYNCED, PAID_ONLINE = "1.4", "3.6"
 # Indicators whose numerator is not a count of members (2.2 adds up seconds): only their
 # denominator is a list whose length is a count.
 SUMMED_INDICATORS = frozenset({PROCESSING_TIME})
@@ -73,6 +78,43 @@ def among_overdue(indicator: str, part: Part) -> bool:
     end is late at every later instant, and scoring stores its outcome as of the latest one (a
     property test checks the growth). The rules still decide on each of them."""
     return indicator == ON_TIME and part is Part.SHORTFALL
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """What every member of a sparse part is, as stored, whatever the period and the instant:
+    at least one of these holds of it. The database is asked only for the candidates of which
+    one does (a page then reads about its own length, not its length over the part's share);
+    the rules still decide on each.
+
+    `registers` name a dossier's fields (`shared.rules.dossier`), each with what its value is in
+    a member: `TRUTHY` (the rules read it with `bool`), `NOT_TRUE` (so not `true`), or a value."""
+
+    overdue: bool = False
+    registers: tuple[tuple[str, str], ...] = ()
+
+
+TRUTHY = "<truthy>"
+NOT_TRUE = "<not true>"
+
+
+def narrowing(indicator: str, part: Part) -> Narrowing | None:
+    """How a sparse part's candidates are narrowed; None for the others (most of a list's
+    candidates are members of each of them)."""
+    if among_overdue(indicator, part):
+        return Narrowing(overdue=True)
+    if indicator == SATISFACTION and part is Part.SHORTFALL:
+        # Not satisfied: late (so stored as overdue, as 2.1's shortfall), or complained, or
+        # rated unsatisfied (`shared.rules.contributions._satisfied`).
+        return Narrowing(
+            overdue=True, registers=(("complaint", TRUTHY), ("rating", Rating.UNSATISFIED))
+        )
+    if indicator == SYNCED and part is Part.SHORTFALL:
+        return Narrowing(registers=(("synced_to_national_portal", NOT_TRUE),))
+    if indicator == PAID_ONLINE:
+        # Only dossiers with a fee are in its denominator.
+        return Narrowing(registers=(("fee_required", TRUTHY),))
+    return None
 
 
 def dossier_basis(indicator: str) -> Basis:
@@ -123,6 +165,45 @@ def range_deltas(
             contribution = feedback_contribution_in(read, period, as_of, workdays)
             add_difference(deltas, read.unit_code, contribution, NOTHING)
     return deltas
+
+
+def unsettled_deltas(
+    dossiers: Iterable[State],
+    feedback: Iterable[State],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+) -> CountDeltas:
+    """What a range's day counts leave out, unit by unit, not pooled: the dossiers' unsettled
+    counts (`unsettled_in`) and all the feedback's (scoring keeps no day counts of feedback)."""
+    deltas: CountDeltas = {}
+    for state in dossiers:
+        facts = read_facts(state)
+        if facts.unit_code is not None:
+            add_difference(deltas, facts.unit_code, unsettled_in(facts, period, as_of), NOTHING)
+    for state in feedback:
+        read = read_feedback(state)
+        if read.unit_code is not None:
+            contribution = feedback_contribution_in(read, period, as_of, workdays)
+            add_difference(deltas, read.unit_code, contribution, NOTHING)
+    return deltas
+
+
+def unsettled_deltas_of_text(
+    dossiers: list[str],
+    feedback: list[str],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+) -> CountDeltas:
+    """`unsettled_deltas` of states given as JSON text, for a worker process."""
+    return unsettled_deltas(
+        (orjson.loads(text) for text in dossiers),
+        (orjson.loads(text) for text in feedback),
+        period,
+        as_of,
+        workdays,
+    )
 
 
 def range_counts(

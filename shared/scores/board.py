@@ -8,9 +8,11 @@ event): `Versions` holds the three, and is all a conditional read must know befo
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
@@ -22,8 +24,8 @@ from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import CatalogueRules, Member
-from shared.rules.contributions import CountDeltas, with_province
-from shared.rules.members import Basis, range_deltas_of_text, summed
+from shared.rules.contributions import IN_PROGRESS, CountDeltas, with_province
+from shared.rules.members import Basis, summed, unsettled_deltas_of_text
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
@@ -169,8 +171,9 @@ class ScoreBoard:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        counts = await self.counts(session, period, versions)
-        scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
+        with collector_paused():
+            counts = await self.counts(session, period, versions)
+            scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
         self._cache[key] = scores
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -281,17 +284,36 @@ class ScoreBoard:
         return cached
 
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
-        """A range's counts from the states of the dossiers and feedback that may count in it
-        (ranges are for reports: this reads them, where a named period reads its counts)."""
+        """A range's counts: the sum of its day counts (kept by scoring), with the dossiers in
+        progress (kept too) if it holds `as_of`, and what the day counts leave out computed from
+        states: the dossiers not finished by its end, if it ended before `as_of` (a range up to
+        today reads none), and the feedback (no day counts; a few hundred, not tens of thousands).
+        """
+        with collector_paused():
+            return await self._range_summed(session, period, as_of)
+
+    async def _range_summed(
+        self, session: AsyncSession, period: Period, as_of: datetime
+    ) -> PeriodCounts:
+        keys = self.calendar.day_keys(period)
+        if period.start <= as_of < period.end:
+            keys.append(IN_PROGRESS)
+        kept = await repository.summed_counts(session, keys)
         compute = partial(
-            range_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
+            unsettled_deltas_of_text, period=period, as_of=as_of, workdays=self.catalogue.workdays
         )
         loop = asyncio.get_running_loop()
         computing: list[asyncio.Future[CountDeltas]] = []
         computed: list[CountDeltas] = []
-        for model in (Dossier, Feedback):
+        for model in (Dossier, Feedback) if period.end <= as_of else (Feedback,):
             chunks = repository.states_of_range(
-                session, model, Basis.PROCESSING, period.start, period.end, RANGE_CHUNK
+                session,
+                model,
+                Basis.PROCESSING,
+                period.start,
+                period.end,
+                RANGE_CHUNK,
+                unfinished_at_end=model is Dossier,
             )
             async for chunk in chunks:
                 texts = (chunk, []) if model is Dossier else ([], chunk)
@@ -302,11 +324,33 @@ class ScoreBoard:
                 else:
                     computed.append(compute(*texts))
         deltas = summed([*computed, *await asyncio.gather(*computing)])
-        pooled = with_province(deltas, self.province_code)
+        for (unit, _, indicator), (numerator, denominator) in with_province(
+            deltas, self.province_code
+        ).items():
+            cell = kept.setdefault((unit, indicator), [0, 0])
+            cell[0] += numerator
+            cell[1] += denominator
         return split_counts(
             (unit, indicator, numerator, denominator)
-            for (unit, _, indicator), (numerator, denominator) in pooled.items()
+            for (unit, indicator), (numerator, denominator) in kept.items()
+            if numerator or denominator
         )
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a period's counts and scores are built: tens
+    of thousands of small objects, in no reference cycle, that would otherwise set off
+    collections of the whole heap (for a range, three times the computation itself). Left as it
+    was if another computation paused it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # States per chunk of a range: each is computed in a worker while the next is read.

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, Text, and_, cast, func, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shared.db import driver_connection
 from shared.methodology import Ratio
 from shared.models import (
     Dossier,
@@ -32,7 +33,7 @@ from shared.rules.catalogue import (
     CatalogueUnit,
     activity_by_unit,
 )
-from shared.rules.members import Basis
+from shared.rules.members import NOT_TRUE, TRUTHY, Basis, Narrowing
 from shared.rules.ontime import OVERDUE_OUTCOMES, DossierOutcome
 
 
@@ -235,11 +236,32 @@ def _after(model: Subject, after: Key | None) -> list[ColumnElement[bool]]:
     return [tuple_(model.received_at, _key_column(model)) > tuple_(*after)]
 
 
-def _can_count(model: Subject, overdue: bool = False) -> list[ColumnElement[bool]]:
+def _register(name: str, value: str) -> ColumnElement[bool]:
+    """A stored dossier's register `name` (`{"f": {name: [value, stamp]}}`) holds `value`, or
+    may (`TRUTHY`, `NOT_TRUE`: a superset of what `bool` reads as such)."""
+    text: ColumnElement[str] = Dossier.state["f"][name][0].astext
+    if value == TRUTHY:
+        return func.coalesce(text, "false") != "false"
+    if value == NOT_TRUE:
+        return func.coalesce(text, "") != "true"
+    return text == value
+
+
+def _narrowed(model: Subject, narrowing: Narrowing | None) -> list[ColumnElement[bool]]:
+    if narrowing is None or model is not Dossier:
+        return []
+    if narrowing.overdue and not narrowing.registers:
+        # Alone, by its own partial indexes (`ix_dossiers_*overdue_listing`).
+        return [Dossier.outcome.in_(OVERDUE_OUTCOMES)]
+    either = [_register(name, value) for name, value in narrowing.registers]
+    if narrowing.overdue:
+        either.append(Dossier.outcome.in_(OVERDUE_OUTCOMES))
+    return [or_(*either)]
+
+
+def _can_count(model: Subject) -> list[ColumnElement[bool]]:
     if model is not Dossier:
         return []
-    if overdue:
-        return [Dossier.outcome.in_(OVERDUE_OUTCOMES)]
     # Never accepted, and nothing ahead that could change it: in no count.
     return [
         or_(
@@ -259,14 +281,14 @@ async def candidates(
     end: datetime,
     after: Key | None,
     limit: int,
-    overdue: bool = False,
+    narrowing: Narrowing | None = None,
 ) -> list[Candidate]:
     """The next `limit` candidates of a period after `after`, in (received_at, key) order; the
     rules decide which of them count. `columns` must begin with received_at and the key.
-    `overdue`: only the dossiers stored as overdue (`shared.rules.members.among_overdue`)."""
+    `narrowing`: only the dossiers that may be in a sparse part (`shared.rules.members`)."""
     order = (model.received_at, _key_column(model))
     owned = [] if unit_code is None else [model.unit_code == unit_code]
-    owned.extend(_can_count(model, overdue) if overdue else [])
+    owned.extend(_narrowed(model, narrowing))
     rows: list[Candidate] = []
     if basis is Basis.PROCESSING and (after is None or after[0] < start):
         before = [model.received_at < start, *owned, *_after(model, after)]
@@ -317,13 +339,28 @@ async def states_of_range(
     start: datetime,
     end: datetime,
     size: int,
+    unfinished_at_end: bool = False,
 ) -> AsyncIterator[list[str]]:
     """Every candidate of a range (all units), as the JSON text of its state, `size` at a time
     as the database sends them (a server-side cursor): what the range's counts are computed
-    from, in worker processes, while the next ones arrive."""
+    from, in worker processes, while the next ones arrive. `unfinished_at_end`: only those that
+    may not have finished by the range's end (what its day counts leave out,
+    `shared.rules.contributions.unsettled_in`): still open, or finished with a step at or after
+    its end (the GiST index of the spans holding an instant)."""
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
-    if basis is Basis.RECEIPT:
+    if unfinished_at_end:
+        may_count.append(
+            or_(
+                model.next_transition_at.is_not(None),
+                and_(
+                    model.next_transition_at.is_(None),
+                    model.received_at.is_not(None),
+                    finished_span(model).op("@>")(end),
+                ),
+            )
+        )
+    elif basis is Basis.RECEIPT:
         may_count.append(model.received_at >= start)
     else:
         may_count.append(
@@ -341,6 +378,27 @@ async def states_of_range(
     result = await session.stream_scalars(query)
     async for part in result.partitions(size):
         yield list(part)
+
+
+_SUMMED_COUNTS = """
+SELECT unit_code, indicator_id, sum(numerator)::bigint, sum(denominator)::bigint
+FROM indicator_counts WHERE period_key = ANY($1::text[]) GROUP BY unit_code, indicator_id
+"""
+
+
+async def summed_counts(
+    session: AsyncSession, period_keys: Sequence[str]
+) -> dict[tuple[str, str], list[int]]:
+    """{(unit, indicator or activity cell): [numerator, denominator]} kept for several periods
+    (a range's days), summed over them and over the scoring partitions: tens of thousands of
+    rows, read by the driver itself (SQLAlchemy's rows cost more than the query)."""
+    connection = await driver_connection(session)
+    return {
+        (unit, indicator): [numerator, denominator]
+        for unit, indicator, numerator, denominator in await connection.fetch(
+            _SUMMED_COUNTS, list(period_keys)
+        )
+    }
 
 
 async def cell(

@@ -187,6 +187,19 @@ def test_the_audit_lists_what_the_counts_count() -> None:
         RULES.members("3.2", PROVINCE, {}, NOVEMBER, NOW, PROVINCE)
 
 
+@pytest.mark.parametrize("activity", [ACTIVITY, {}, {"D1": {"3.2": {"PC", "PZ"}}}])
+def test_the_counts_count_the_members_listed(activity: dict[str, dict[str, set[str]]]) -> None:
+    """`counts` counts (cached per unit) what `unit_members` lists, in any period's activity."""
+    rules = CatalogueRules(CATALOGUE, WorkingCalendar())
+    for _ in range(2):
+        counts = rules.counts(activity, NOVEMBER, NOW, PROVINCE)  # type: ignore[arg-type]
+        for unit in CATALOGUE.scored_units():
+            for indicator in ("3.1", "3.2", "3.5", "3.5b", "4.5a"):
+                members = rules.unit_members(indicator, unit, activity.get(unit.code, {}))
+                listed = Ratio(sum(m.counted for m in members), len(members))
+                assert counts[unit.code][indicator] == listed, (unit.code, indicator)
+
+
 def test_the_methodology_marks_the_same_indicators_catalogue_and_provincial() -> None:
     methodology = load_methodology()
     assert {i.id for i in methodology.indicators if i.source == "catalog"} == set(
