@@ -33,6 +33,13 @@ class WorkingCalendar:
         # it is evaluated): each walk of the calendar once.
         self.shift = lru_cache(maxsize=1 << 14)(self._shift)  # type: ignore[method-assign]
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[WorkingCalendar], tuple[str, frozenset[date], frozenset[date]]]:
+        # Sent to worker processes (ranges, a province's guidance) by what makes it, since its
+        # cache cannot be pickled; each process fills its own.
+        return (WorkingCalendar, (self.tz.key, self.extra_days_off, self.extra_working_days))
+
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
             return True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, date, datetime
 
 import pytest
@@ -50,3 +51,15 @@ def test_working_days_between_two_instants(calendar: WorkingCalendar) -> None:
     end = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # Thursday: Mon, Wed, Thu
     assert calendar.working_days_between(start, end) == 3
     assert calendar.working_days_between(start, start) == 0
+
+
+def test_a_calendar_crosses_a_process_boundary_with_its_days_and_a_cache_of_its_own() -> None:
+    calendar = WorkingCalendar(extra_days_off=[date(2026, 12, 2)])
+    copy = pickle.loads(pickle.dumps(calendar))
+    assert copy.extra_days_off == calendar.extra_days_off
+    assert copy.tz == calendar.tz
+    assert (
+        copy.shift(date(2026, 12, 1), 1)
+        == calendar.shift(date(2026, 12, 1), 1)
+        == date(2026, 12, 3)
+    )
