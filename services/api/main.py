@@ -113,7 +113,10 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                     lambda: app.state.catalogue.day(app.state.clock.now()),
                     settings.api_rendered_cache_size,
                     app.state.front_answers,
+                    app.state.front_renders,
+                    settings.api_front_stale_seconds.total_seconds(),
                 )
+                resources.push_async_callback(app.state.front.settled)
             app.state.publisher = Publisher(
                 settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
             )
@@ -218,6 +221,11 @@ def _add_metrics(app: FastAPI) -> None:
     app.state.front_answers = Counter(
         "chiso766_api_front_cache_answers",
         "Reads answered from the front cache, before routing (counted by handler as well)",
+        registry=registry,
+    )
+    app.state.front_renders = Counter(
+        "chiso766_api_front_cache_renders",
+        "Renders the front cache started for a key whose answer a version move made stale",
         registry=registry,
     )
     Instrumentator(
