@@ -19,6 +19,8 @@ What "fresh within a second" allows, and what it does not:
 - It is given only to a poll that holds its tag (a 304 naming that tag: the version it is) or holds
   none (its bytes, with their ETag). A poll holding another tag may hold a newer one (from another
   worker process): it waits for the render, so no 200 is ever older than a tag the client sent.
+  One that sends no tag says nothing of what it holds: across worker processes it may get an
+  answer older, by at most the allowance, than one it got before.
 - Nothing is served while the listener is deaf (the route reads the database then), nor across the
   local day's turn (the day is in every tag).
 
@@ -153,9 +155,15 @@ class FrontCache:
         task.add_done_callback(lambda _: self._rendering.pop(key, None))
 
     async def settled(self) -> None:
-        """Until no render runs (for tests and an orderly stop)."""
+        """Until no render runs."""
         while self._rendering:
             await asyncio.gather(*self._rendering.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop the renders: they are for polls that will not come."""
+        for task in list(self._rendering.values()):
+            task.cancel()
+        await self.settled()
 
     def stamp(self, scope: Scope) -> None:
         if self.heard.fresh:

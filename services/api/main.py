@@ -117,7 +117,7 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                     app.state.front_renders,
                     settings.api_front_stale_seconds.total_seconds(),
                 )
-                resources.push_async_callback(app.state.front.settled)
+                resources.push_async_callback(app.state.front.close)
             app.state.publisher = Publisher(
                 settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
             )
