@@ -15,7 +15,8 @@ arrives during it (the herd that queued every connection behind the re-render).
 What "fresh within a second" allows, and what it does not:
 - An answer given from a stale entry is at most `stale_seconds` behind what the process has heard
   (the time since the generation first moved past the entry's, from `LiveVersions`); an older
-  entry is never served: the poll waits for its key's render instead (one render all the same).
+  entry is never served: the poll waits for its key's render instead (one render all the same),
+  and takes one that began once it came in, however long that render took.
 - It is given only to a poll that holds its tag (a 304 naming that tag: the version it is) or holds
   none (its bytes, with their ETag). A poll holding another tag may hold a newer one (from another
   worker process): it waits for the render, so no 200 is ever older than a tag the client sent.
@@ -130,6 +131,14 @@ class FrontCache:
             return None
         return entry
 
+    def since(self, key: str, generation: int) -> Entry | None:
+        """The entry, if it was rendered at `generation` or later: as fresh as what the process
+        had heard then, however long the render took."""
+        entry = self._kept.get(key)
+        if entry is None or not self.heard.fresh or entry.day != self.today():
+            return None
+        return entry if entry.generation >= generation else None
+
     def known(self, key: str) -> bool:
         """Whether the route keeps this key's answers (it kept one)."""
         return key in self._kept
@@ -221,13 +230,7 @@ class FrontCacheMiddleware:
         asked = Headers(scope=scope)
         entry = front.entry(key, asked)
         if entry is None and front.known(key):
-            # Too stale for this poll: the key's one render, waited for, not one more beside it.
-            front.start_render(key, self.app, scope)
-            running = front.rendering(key)
-            if running is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(running)
-                entry = front.entry(key, asked)
+            entry = await self._rendered(front, key, asked, scope)
         elif entry is not None and not front.current(key):
             front.start_render(key, self.app, scope)
         if entry is None:
@@ -236,3 +239,22 @@ class FrontCacheMiddleware:
             return
         front.answers.inc()
         await answer(asked, entry.rendered, entry.tag)(scope, receive, send)
+
+    async def _rendered(
+        self, front: FrontCache, key: str, asked: Headers, scope: Scope
+    ) -> Entry | None:
+        """The key's answer once rendered from what was heard when this poll came in, waiting
+        for the one render (two, if the one running had begun before): never a render of its
+        own beside it, which under load made renders slower and the herd that waits larger."""
+        arrived = front.heard.generation
+        for _ in range(2):
+            front.start_render(key, self.app, scope)
+            running = front.rendering(key)
+            if running is None:
+                return None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(running)
+            entry = front.entry(key, asked) or front.since(key, arrived)
+            if entry is not None:
+                return entry
+        return None

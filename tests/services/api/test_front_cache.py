@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import event
 
 from shared.clock import ManualClock
+from shared.versions import MovedVersion, VersionsMoved, versions_payload
 from tests.services.alerting.test_alerts import made_up, record
 from tests.support import harness
 from tests.support.factories import received, unit_event
@@ -288,3 +289,30 @@ async def test_the_alert_history_is_conditional_on_the_newest_alert_heard(db_url
 
 async def _beyond(tail: object, seq: int) -> bool:
     return int(getattr(tail, "top", 0)) > seq
+
+
+async def test_a_poll_past_the_allowance_takes_the_render_it_waited_for(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(0)
+    ) as api:
+        await api.heard_scoring()
+        await api.get("/units/SO-A", params=WEEK)
+        await moved(db_url, clock, api, "D2")
+        live = api.app.state.live
+        before, rendered = answered(api), renders(api)
+        async with counts_locked(db_url):
+            polls = [asyncio.create_task(api.get("/units/SO-A", params=WEEK)) for _ in range(10)]
+            await harness.eventually(lambda: _rendering(api), within=10)
+            # Scoring moves again while the render waits: what it renders is behind at once.
+            other = MovedVersion("another-period", live.generation + 1)
+            assert live.heard(versions_payload(VersionsMoved(0, (other,), NOW)))
+        answers = await asyncio.gather(*polls)
+        # Each poll takes the render that began once it came in, rather than one of its own.
+        assert {denominator(a) for a in answers} == {2}
+        assert (answered(api), renders(api)) == (before + 10, rendered + 1)
+
+
+async def _rendering(api: harness.ApiClient) -> bool:
+    return bool(api.app.state.front._rendering)
