@@ -35,8 +35,22 @@ _DISTRIBUTION = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)
 
 # wrk's own pacing: each connection waits `delay()` ms before its next request, so the load is
 # about connections x 1000 / (delay + latency) requests a second, short of saturating the machine.
+# wrk times a request from when it is written (after the delay) to its response: a slow answer
+# delays that connection's next request, so the rate falls short of the pace (the report shows
+# it) rather than a queue growing unseen. The delay is drawn from an exponential distribution,
+# each thread's seed its own: with one fixed delay the connections, started together, stay in step
+# and send bursts of `connections` requests at once, and p99 measures a burst's queue rather
+# than the traffic of as many independent clients.
 PACE_SCRIPT = """
-function delay() return %.3f end
+local seeded = false
+function delay()
+  if not seeded then
+    -- Each thread has its own Lua state, and so a table at its own address.
+    math.randomseed(tonumber(tostring({}):match("0x(%%x+)"), 16) %% 2147483647)
+    seeded = true
+  end
+  return -%.3f * math.log(1 - math.random())
+end
 """
 
 

@@ -1,5 +1,6 @@
 """What writers tell the api's processes when something they cache moves, over PostgreSQL
-`NOTIFY`: the versions of periods (from scoring), the newest alert, the API keys.
+`NOTIFY`: the versions of periods (from scoring), the newest alert, the API keys; and what
+ingest tells scoring: that events were stored.
 
 A writer notifies in its own transaction, so the message is delivered at commit, after the rows
 it speaks of are visible: a process that reads them once it heard of a change reads them at
@@ -17,6 +18,8 @@ import orjson
 VERSIONS_CHANNEL = "chiso766_versions"
 ALERTS_CHANNEL = "chiso766_alerts"
 KEYS_CHANNEL = "chiso766_keys"
+# Events were stored (no payload): scoring steps now rather than at its next idle poll.
+EVENTS_CHANNEL = "chiso766_events"
 # PostgreSQL refuses a payload of 8000 bytes or more; a step that moved more periods than fit
 # (a backfill across a year of days) says only that its listeners must read the table again.
 PAYLOAD_LIMIT = 7900

@@ -7,7 +7,9 @@ by taking the larger: a message that crosses a reload loses nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+import time
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -19,6 +21,8 @@ from shared.versions import VERSIONS_CHANNEL, MovedVersion, parse_versions
 
 _VERSIONS = "SELECT period_key, partition, version, restated_at FROM period_versions"
 _AS_OF = "SELECT max(as_of) FROM scoring_position"
+# When the last moves of the generation happened: how long a kept answer has been behind.
+REMEMBERED_MOVES = 256
 
 
 class LiveVersions(KnownVersions):
@@ -31,6 +35,8 @@ class LiveVersions(KnownVersions):
         self._as_of: datetime | None = None
         self._fresh = False
         self._generation = 0
+        # (generation, monotonic instant it was reached), oldest first, one per move.
+        self._moves: deque[tuple[int, float]] = deque(maxlen=REMEMBERED_MOVES)
 
     # -- what requests read ----------------------------------------------------------------------
 
@@ -43,6 +49,15 @@ class LiveVersions(KnownVersions):
         """Moves each time a version moves, and at each reload or loss: what responses kept in
         front of the framework are valid for (`front_cache`)."""
         return self._generation
+
+    def moved_past(self, generation: int) -> float:
+        """The `time.monotonic()` instant the generation first moved past `generation` (+inf if
+        it has not, -inf if longer ago than remembered)."""
+        if generation >= self._generation:
+            return math.inf
+        if not self._moves or self._moves[0][0] > generation + 1:
+            return -math.inf
+        return self._moves[generation + 1 - self._moves[0][0]][1]
 
     def states(self, keys: Sequence[str]) -> dict[str, PeriodState]:
         return {key: self._state(key) for key in keys}
@@ -63,7 +78,7 @@ class LiveVersions(KnownVersions):
             self._merge(partition, MovedVersion(key, version, restated_at))
         self._merge_as_of(await connection.fetchval(_AS_OF))
         self._fresh = True
-        self._generation += 1
+        self._move()
 
     def heard(self, payload: str) -> bool:
         moved = parse_versions(payload)
@@ -74,12 +89,16 @@ class LiveVersions(KnownVersions):
         # A step that moved no version (scoring's instant alone) changes no response: every
         # read's ETag is made of versions, and its bytes are kept by ETag.
         if any(changed):
-            self._generation += 1
+            self._move()
         return True
 
     def lost(self) -> None:
         self._fresh = False
+        self._move()
+
+    def _move(self) -> None:
         self._generation += 1
+        self._moves.append((self._generation, time.monotonic()))
 
     def _merge(self, partition: int, moved: MovedVersion) -> bool:
         """Whether it moved what is held."""

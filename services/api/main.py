@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
@@ -113,7 +114,10 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
                     lambda: app.state.catalogue.day(app.state.clock.now()),
                     settings.api_rendered_cache_size,
                     app.state.front_answers,
+                    app.state.front_renders,
+                    settings.api_front_stale_seconds.total_seconds(),
                 )
+                resources.push_async_callback(app.state.front.close)
             app.state.publisher = Publisher(
                 settings.kafka_bootstrap_servers, settings.api_publish_timeout_seconds
             )
@@ -129,6 +133,10 @@ def create_app(settings: ApiSettings, clock: Clock | None = None) -> FastAPI:
             )
             for task in (listener.run(), app.state.alert_tail.poll_while_deaf()):
                 resources.push_async_callback(_cancelled, asyncio.create_task(task))
+            # What start-up built lives as long as the process: out of the collector's way, a
+            # full collection (which stops every request) scans only what came after.
+            gc.collect()
+            gc.freeze()
             yield
 
     # /docs loads Swagger UI from the api itself (fastapi-offline ships its assets): provincial
@@ -218,6 +226,11 @@ def _add_metrics(app: FastAPI) -> None:
     app.state.front_answers = Counter(
         "chiso766_api_front_cache_answers",
         "Reads answered from the front cache, before routing (counted by handler as well)",
+        registry=registry,
+    )
+    app.state.front_renders = Counter(
+        "chiso766_api_front_cache_renders",
+        "Renders the front cache started for a key whose answer a version move made stale",
         registry=registry,
     )
     Instrumentator(

@@ -87,10 +87,11 @@ class RenderedCache:
 
 def holds(request: Request, tag: str) -> bool:
     """Whether the client's `If-None-Match` names `tag` (weak comparison, as for a GET)."""
-    return _names(request.headers, tag)
+    return names(request.headers, tag)
 
 
-def _names(headers: Headers, tag: str) -> bool:
+def names(headers: Headers, tag: str) -> bool:
+    """Whether `If-None-Match` in `headers` names `tag`."""
     header = headers.get("if-none-match")
     if not header:
         return False
@@ -107,7 +108,7 @@ def respond(request: Request, rendered: Rendered, tag: str) -> Response:
 
 def answer(asked: Headers, rendered: Rendered, tag: str) -> Response:
     """A 304 if the request holds `tag`, else the rendered bytes (gzipped if accepted)."""
-    if _names(asked, tag):
+    if names(asked, tag):
         return not_modified(tag)
     headers = conditional_headers(tag)
     body = rendered.body

@@ -28,6 +28,9 @@ class ApiSettings(CommonSettings, MethodologySettings, WebhookTargetSettings):
     api_score_cache_size: int = Field(default=64, ge=1)
     # Serialized responses kept (each a ranking or a unit's detail at one version, 5-30 KB).
     api_rendered_cache_size: int = Field(default=2048, ge=1)
+    # How long after scoring moves a version a public poll may still get the answer it got before
+    # (while one render per key makes the new one: `front_cache`); 0: polls wait for the render.
+    api_front_stale_seconds: Seconds = Field(default=timedelta(seconds=1), ge=timedelta(0))
     # How long a catalogue write waits for the broker before answering 503.
     api_publish_timeout_seconds: Seconds = Field(default=timedelta(seconds=15), gt=timedelta(0))
     # Portal frontends allowed to call from a browser (exact origins, e.g. https://dvc.example.vn).

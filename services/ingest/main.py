@@ -66,6 +66,7 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
             group_id=settings.ingest_consumer_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=settings.ingest_fetch_max_wait_ms,
         )
         consumer.subscribe(
             topics,

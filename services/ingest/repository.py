@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import EVENTS_APPEND_LOCK, DeadLetter, Event, IngestCount, IngestOffset
+from shared.versions import EVENTS_CHANNEL
 
 TopicPartitionKey = tuple[str, int]
 
@@ -80,7 +81,11 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
         .returning(Event.event_id),
         list(rows),
     )
-    return set(result.scalars())
+    inserted = set(result.scalars())
+    if inserted:
+        # Delivered at commit, when the events are visible: scoring need not wait for its poll.
+        await session.execute(select(func.pg_notify(EVENTS_CHANNEL, "")))
+    return inserted
 
 
 async def stored_hashes(session: AsyncSession, event_ids: Iterable[str]) -> dict[str, bytes]:

@@ -17,6 +17,7 @@ from services.scoring.claims import PartitionClaims
 from services.scoring.metrics import ScoringMetrics
 from services.scoring.service import ScoringService
 from services.scoring.settings import ScoringSettings
+from services.scoring.wake import EventsStored
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine, create_sessionmaker, driver_url
 from shared.errors import is_retryable
@@ -82,8 +83,10 @@ async def run_until_stopped(
     stop: asyncio.Event,
     settings: ScoringSettings,
     metrics: ScoringMetrics,
+    wake: EventsStored | None = None,
 ) -> None:
-    """Step until `stop` is set; each step is one transaction, so stopping loses nothing."""
+    """Step until `stop` is set; each step is one transaction, so stopping loses nothing. Idle,
+    wait for `wake` (events stored) or the idle poll, whichever comes first."""
     rebalance = Deadline(settings.scoring_rebalance_seconds)
     while not stop.is_set():
         started = time.perf_counter()
@@ -103,7 +106,9 @@ async def run_until_stopped(
             await sleep_or_stop(stop, RETRY_PAUSE)
             continue
         metrics.step(report, time.perf_counter() - started)
-        if report.idle:
+        if report.idle and wake is not None:
+            await wake.idle(stop, settings.scoring_idle_poll_seconds)
+        elif report.idle:
             await sleep_or_stop(stop, settings.scoring_idle_poll_seconds)
         else:
             log.debug(
@@ -146,8 +151,17 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
             kinds=[k.value for k in settings.scoring_period_kinds],
             partitions=settings.scoring_partitions,
         )
-        await run_until_stopped(service, sessions, claims, stop, settings, metrics)
+        wake = EventsStored(driver_url(settings.database_url))
+        listening = asyncio.create_task(wake.run())
+        resources.push_async_callback(_cancelled, listening)
+        await run_until_stopped(service, sessions, claims, stop, settings, metrics, wake)
     log.info("scoring.stopped")
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _init_partitions(

@@ -23,7 +23,8 @@ class ScoringSettings(CommonSettings, OpsSettings):
 
     # Events read from the store per transaction: larger batches replay faster.
     scoring_batch_size: int = Field(default=50_000, ge=1)
-    # How often an idle scorer looks for new events and due dossiers.
+    # How often an idle scorer looks for due dossiers (and new events, which wake it as soon as
+    # ingest has stored them: `wake.py`).
     scoring_idle_poll_seconds: Seconds = Field(default=timedelta(seconds=0.1), gt=timedelta(0))
     scoring_period_kinds: tuple[PeriodKind, ...] = ALL_KINDS
     # The dossiers and feedback are split in this many partitions, shared out among the running

@@ -10,25 +10,28 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
-from shared.rules.catalogue import CatalogueRules, Member
+from shared.rules.catalogue import Activity, CatalogueRules, Member
 from shared.rules.contributions import IN_PROGRESS, CountDeltas, with_province
 from shared.rules.members import Basis, summed, unsettled_deltas_of_text
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
 from shared.workdays import WorkingCalendar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class KnownVersions(Protocol):
@@ -146,6 +149,12 @@ class ScoreBoard:
         self.province_code = province_code
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, int, int, date], dict[str, UnitScore]] = OrderedDict()
+        # The last computation for each (period, catalogue, day), whatever its counts' version: a
+        # new version mostly moves a few units' counts, and the rest are taken from here.
+        self._last_scores: OrderedDict[
+            tuple[str, int, date], dict[str, tuple[dict[str, Ratio], UnitScore]]
+        ] = OrderedDict()
+        self._last_catalogue: OrderedDict[tuple[str, date], _CatalogueCounts] = OrderedDict()
 
     async def versions(self, session: AsyncSession, period: Period, now: datetime) -> Versions:
         """The versions a period's scores stand at: from memory, or one read."""
@@ -173,10 +182,19 @@ class ScoreBoard:
             return cached
         with collector_paused():
             counts = await self.counts(session, period, versions)
-            scores = {unit: score(self.methodology, ratios) for unit, ratios in counts.items()}
-        self._cache[key] = scores
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            last_key = (period.key, versions.catalogue, versions.day)
+            last = self._last_scores.get(last_key, {})
+            scored: dict[str, tuple[dict[str, Ratio], UnitScore]] = {}
+            for unit, ratios in counts.items():
+                kept = last.get(unit)
+                scored[unit] = (
+                    kept
+                    if kept is not None and kept[0] == ratios
+                    else (ratios, score(self.methodology, ratios))
+                )
+        _put(self._last_scores, last_key, scored, self.cache_size)
+        scores = {unit: unit_score for unit, (_, unit_score) in scored.items()}
+        _put(self._cache, key, scores, self.cache_size)
         return scores
 
     async def counts(
@@ -209,13 +227,20 @@ class ScoreBoard:
         """The stored counts with the catalogue's indicators added (a copy: the stored counts
         may be a range's, cached)."""
         counts = {unit: dict(ratios) for unit, ratios in stored.indicators.items()}
-        catalogue = rules.counts(
-            stored.activity,
-            period,
-            self.catalogue_instant(day),
-            self.province_code,
-            units=counts.keys(),
-        )
+        # Computed again only when what it reads moved: a new count rarely adds activity.
+        last = self._last_catalogue.get((period.key, day))
+        if last is not None and last.same_inputs(rules, stored):
+            catalogue = last.counts
+        else:
+            catalogue = rules.counts(
+                stored.activity,
+                period,
+                self.catalogue_instant(day),
+                self.province_code,
+                units=counts.keys(),
+            )
+            last = _CatalogueCounts(rules, stored.activity, frozenset(counts), catalogue)
+            _put(self._last_catalogue, (period.key, day), last, self.cache_size)
         for unit, ratios in catalogue.items():
             counts.setdefault(unit, {}).update(ratios)
         return counts
@@ -355,3 +380,27 @@ def collector_paused() -> Iterator[None]:
 
 # States per chunk of a range: each is computed in a worker while the next is read.
 RANGE_CHUNK = 4_000
+
+
+@dataclass(frozen=True, slots=True)
+class _CatalogueCounts:
+    """The catalogue's indicators as computed for a period and day, and what they were read from."""
+
+    rules: CatalogueRules
+    activity: Mapping[str, Activity]
+    units: frozenset[str]
+    counts: dict[str, dict[str, Ratio]]
+
+    def same_inputs(self, rules: CatalogueRules, stored: PeriodCounts) -> bool:
+        return (
+            rules is self.rules
+            and stored.activity == self.activity
+            and self.units == stored.indicators.keys()
+        )
+
+
+def _put(cache: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > size:
+        cache.popitem(last=False)

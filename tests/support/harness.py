@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import asyncpg
@@ -132,6 +133,9 @@ async def api_client(
     """An api in this process, and a client calling it from `address`."""
     # Tests poll far faster than any client may: the rate limit has its own tests.
     overrides.setdefault("api_rate_limit", "")
+    # Tests read right after a step and expect its numbers: the front cache's previous answers,
+    # given for a moment after a move, have their own tests.
+    overrides.setdefault("api_front_stale_seconds", timedelta(0))
     # The tests' webhook receivers listen on loopback; the target checks have their own tests.
     overrides.setdefault("webhook_allowed_targets", ("127.0.0.1",))
     app: FastAPI = create_app(ApiSettings(**common(db_url, broker, topics), **overrides), clock)

@@ -1,14 +1,20 @@
-"""Public reads answered in front of the framework: the same bytes and headers the route gives,
-and never once scoring has moved, the day has turned, or the api has stopped listening."""
+"""Public reads answered in front of the framework: the same bytes and headers the route gives;
+once scoring has moved, the previous answer for a moment while one render per key makes the new
+one, and never once the day has turned or the api has stopped listening."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 from sqlalchemy import event
 
 from shared.clock import ManualClock
+from shared.versions import MovedVersion, VersionsMoved, versions_payload
 from tests.services.alerting.test_alerts import made_up, record
 from tests.support import harness
 from tests.support.factories import received, unit_event
@@ -22,6 +28,37 @@ WEEK = {"period": "week"}
 def answered(api: harness.ApiClient) -> float:
     """How many requests the front cache has answered."""
     return float(api.app.state.front_answers._value.get())
+
+
+def renders(api: harness.ApiClient) -> float:
+    """How many renders the front cache has started."""
+    return float(api.app.state.front_renders._value.get())
+
+
+def denominator(response: httpx.Response, indicator: str = "2.1") -> int:
+    return int(
+        next(i for i in response.json()["indicators"] if i["id"] == indicator)["denominator"]
+    )
+
+
+async def moved(db_url: str, clock: ManualClock, api: harness.ApiClient, code: str) -> None:
+    """Scoring commits one more dossier of SO-A, and the api has heard it."""
+    await store(db_url, [received(code, NOW - timedelta(hours=1), unit_code="SO-A")])
+    clock.advance(timedelta(minutes=1))
+    await step_until_idle(db_url, clock)
+    await api.heard_scoring()
+
+
+@contextlib.asynccontextmanager
+async def counts_locked(db_url: str) -> AsyncIterator[None]:
+    """The counts locked against every reader: a render started meanwhile cannot finish."""
+    connection = await asyncpg.connect(db_url)
+    try:
+        async with connection.transaction():
+            await connection.execute("LOCK TABLE indicator_counts IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await connection.close()
 
 
 def same_answer(one: httpx.Response, other: httpx.Response) -> bool:
@@ -76,56 +113,134 @@ async def test_a_repeated_poll_gets_the_routes_answer_from_the_front(db_url: str
 async def test_nothing_kept_outlives_a_step_a_day_or_the_listener(db_url: str) -> None:
     clock = ManualClock(NOW)
     await seeded(db_url, clock)
-    async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as api:
+    # No allowance: every poll after a move waits for its key's render.
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(0)
+    ) as api:
         await api.heard_scoring()
         first = await api.get("/units/SO-A", params=WEEK)
         tag = first.headers["etag"]
 
-        # Scoring commits: the next poll is the route's, with the new numbers.
-        await store(db_url, [received("D2", NOW - timedelta(hours=1), unit_code="SO-A")])
-        clock.advance(timedelta(minutes=1))
-        await step_until_idle(db_url, clock)
-        await api.heard_scoring()
-        before = answered(api)
-        moved = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
-        assert moved.status_code == 200
-        assert moved.headers["etag"] != tag
-        assert answered(api) == before
-        ontime = next(i for i in moved.json()["indicators"] if i["id"] == "2.1")
-        assert ontime["denominator"] == 2
+        # Scoring commits: the next poll gets the new numbers, rendered once by the front.
+        await moved(db_url, clock, api, "D2")
+        before, rendered = answered(api), renders(api)
+        now = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
+        assert now.status_code == 200
+        assert now.headers["etag"] != tag
+        assert denominator(now) == 2
+        assert (answered(api), renders(api)) == (before + 1, rendered + 1)
 
-        # The local day turns with nothing heard: the day is in the tag, the route answers.
-        tag = moved.headers["etag"]
-        await api.get("/units/SO-A", params=WEEK)
+        # The local day turns with nothing heard: the day is in the tag, the answer is new.
+        tag = now.headers["etag"]
         clock.advance(timedelta(days=1))
-        before = answered(api)
         next_day = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
-        assert answered(api) == before
+        assert next_day.status_code == 200
         assert next_day.headers["etag"] != tag
 
         # Deaf: every poll goes to the route (which asks the database) until it listens again.
         await api.get("/units/SO-A", params=WEEK)
         await api.deafen()
-        before = answered(api)
+        before, rendered = answered(api), renders(api)
         for _ in range(3):
             deaf_answer = await api.get("/units/SO-A", params=WEEK)
             assert deaf_answer.status_code == 200
-        assert answered(api) == before
+        assert (answered(api), renders(api)) == (before, rendered)
 
-        # Listening again, nothing changed: a wall whose every poll holds the tag gets its first
-        # 304 from the route, which hands the front the tag's bytes, and the next from the front.
+        # Listening again, nothing changed: the first poll waits for the one render, then a
+        # wall whose every poll holds the tag is answered from the front.
         async def listening() -> bool:
             return bool(api.app.state.live.fresh)
 
         await harness.eventually(listening, within=20)
         held = {"If-None-Match": deaf_answer.headers["etag"]}
-        before = answered(api)
-        first = await api.get("/units/SO-A", params=WEEK, headers=held)
-        assert first.status_code == 304
-        assert answered(api) == before
-        second = await api.get("/units/SO-A", params=WEEK, headers=held)
-        assert second.status_code == 304
-        assert answered(api) == before + 1
+        before, rendered = answered(api), renders(api)
+        for _ in range(2):
+            again = await api.get("/units/SO-A", params=WEEK, headers=held)
+            assert again.status_code == 304
+        assert (answered(api), renders(api)) == (before + 2, rendered + 1)
+
+
+async def test_a_poll_during_the_render_gets_the_previous_answer_and_the_next_the_new_one(
+    db_url: str,
+) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    # An allowance no test outlasts: what is served does not hang on the machine's speed.
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(hours=1)
+    ) as api:
+        await api.heard_scoring()
+        first = await api.get("/units/SO-A", params=WEEK)
+        tag = first.headers["etag"]
+        front = api.app.state.front
+
+        await moved(db_url, clock, api, "D2")
+        before, rendered = answered(api), renders(api)
+        held = {"If-None-Match": tag}
+        async with counts_locked(db_url):
+            polls = [
+                await api.get("/units/SO-A", params=WEEK, headers=held if i % 2 else {})
+                for i in range(20)
+            ]
+            assert len(front._rendering) == 1  # the one render, waiting for the counts
+        # Each poll gets what it got before: a 304 for the tag it holds, or the same bytes.
+        assert all(p.headers["etag"] == tag for p in polls)
+        assert all(p.status_code == 304 for p in polls[1::2])
+        assert all(same_answer(p, first) for p in polls[0::2])
+        assert answered(api) == before + 20
+        await front.settled()
+        assert renders(api) == rendered + 1
+
+        now = await api.get("/units/SO-A", params=WEEK, headers=held)
+        assert now.status_code == 200
+        assert now.headers["etag"] != tag
+        assert denominator(now) == 2
+        again = await api.get("/units/SO-A", params=WEEK)
+        assert same_answer(again, now)
+        # One render for the version, however many polls asked.
+        assert renders(api) == rendered + 1
+        assert answered(api) == before + 22
+
+
+async def test_a_poll_holding_another_tag_waits_for_the_render(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(hours=1)
+    ) as api:
+        await api.heard_scoring()
+        first = await api.get("/units/SO-A", params=WEEK)
+        await moved(db_url, clock, api, "D2")
+        # The new tag, as another worker process would have given it (another query's key).
+        newer = await api.get("/units/SO-A", params={**WEEK, "view": "recorded"})
+        assert newer.headers["etag"] != first.headers["etag"]
+        for tag in (newer.headers["etag"], 'W/"a tag never given"'):
+            answer = await api.get("/units/SO-A", params=WEEK, headers={"If-None-Match": tag})
+            # Never the previous 200 to a client that may hold something newer.
+            assert answer.headers["etag"] == newer.headers["etag"]
+            assert answer.status_code == (304 if tag == newer.headers["etag"] else 200)
+
+
+async def test_polls_at_once_after_a_move_make_one_render(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(0)
+    ) as api:
+        await api.heard_scoring()
+        for path, params in (("/units/SO-A", WEEK), ("/rankings", {"level": "department"})):
+            await api.get(path, params=params)
+        await moved(db_url, clock, api, "D2")
+        before, rendered = answered(api), renders(api)
+        polls = await asyncio.gather(
+            *(api.get("/units/SO-A", params=WEEK) for _ in range(15)),
+            *(api.get("/rankings", params={"level": "department"}) for _ in range(15)),
+        )
+        assert all(p.status_code == 200 for p in polls)
+        assert {denominator(p) for p in polls[:15]} == {2}
+        assert len({p.headers["etag"] for p in polls[:15]}) == 1
+        # Every poll was answered by the front: the route ran once per key, in the render.
+        assert (answered(api), renders(api)) == (before + 30, rendered + 2)
 
 
 async def test_reads_behind_a_key_never_come_from_the_front(
@@ -174,3 +289,30 @@ async def test_the_alert_history_is_conditional_on_the_newest_alert_heard(db_url
 
 async def _beyond(tail: object, seq: int) -> bool:
     return int(getattr(tail, "top", 0)) > seq
+
+
+async def test_a_poll_past_the_allowance_takes_the_render_it_waited_for(db_url: str) -> None:
+    clock = ManualClock(NOW)
+    await seeded(db_url, clock)
+    async with harness.api_client(
+        db_url, "unused:9092", NO_TOPICS, clock, api_front_stale_seconds=timedelta(0)
+    ) as api:
+        await api.heard_scoring()
+        await api.get("/units/SO-A", params=WEEK)
+        await moved(db_url, clock, api, "D2")
+        live = api.app.state.live
+        before, rendered = answered(api), renders(api)
+        async with counts_locked(db_url):
+            polls = [asyncio.create_task(api.get("/units/SO-A", params=WEEK)) for _ in range(10)]
+            await harness.eventually(lambda: _rendering(api), within=10)
+            # Scoring moves again while the render waits: what it renders is behind at once.
+            other = MovedVersion("another-period", live.generation + 1)
+            assert live.heard(versions_payload(VersionsMoved(0, (other,), NOW)))
+        answers = await asyncio.gather(*polls)
+        # Each poll takes the render that began once it came in, rather than one of its own.
+        assert {denominator(a) for a in answers} == {2}
+        assert (answered(api), renders(api)) == (before + 10, rendered + 1)
+
+
+async def _rendering(api: harness.ApiClient) -> bool:
+    return bool(api.app.state.front._rendering)

@@ -3,6 +3,7 @@ its memory: before it listens, and while its listening connection is down."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from services.api.live import LiveVersions
+from services.api.live import REMEMBERED_MOVES, LiveVersions
 from shared.clock import ManualClock
 from shared.versions import (
     PAYLOAD_LIMIT,
@@ -73,6 +74,21 @@ def test_versions_heard_in_any_order_keep_the_largest_of_each_partition() -> Non
     assert live.generation == generation + 1
     # Too much to say: the listener is asked to read the table again.
     assert not live.heard(versions_payload(VersionsMoved(0, None, t)))
+
+
+@given(st.integers(1, 600))
+def test_the_instant_each_generation_was_left_is_remembered_in_order(moves: int) -> None:
+    live = LiveVersions()
+    for version in range(1, moves + 1):
+        assert live.heard(versions_payload(VersionsMoved(0, (MovedVersion("k", version),), NOW)))
+    current = live.generation
+    assert live.moved_past(current) == math.inf
+    instants = [live.moved_past(g) for g in range(current)]
+    assert instants == sorted(instants)
+    remembered = [i for i in instants if i != -math.inf]
+    # The last moves are remembered (each a real instant); older ones only as "long ago".
+    assert len(remembered) == min(current, REMEMBERED_MOVES)
+    assert instants[-len(remembered) :] == remembered
 
 
 async def test_a_poll_is_answered_from_memory_and_from_the_database_while_memory_is_deaf(

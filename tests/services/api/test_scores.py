@@ -390,3 +390,30 @@ async def test_a_range_of_days_scores_like_the_named_period_it_matches(
     bad = await client.get("/units/SO-B", params={"period": "2026-11-22..2026-11-16"})
     assert bad.status_code == 422
     assert "ends on or after" in bad.json()["detail"]
+
+
+async def test_scores_kept_across_moves_are_those_of_a_fresh_start(
+    client: harness.ApiClient, db_url: str
+) -> None:
+    """A new version re-scores only the units whose counts moved: what it keeps of the others
+    must be what a process that never saw the earlier versions computes."""
+    reads = [
+        ("/rankings", {"period": "week", "level": level}) for level in ("department", "commune")
+    ] + [("/units/19", {"period": "week"}), ("/units/SO-B", {"period": "month"})]
+    for path, params in reads:
+        assert (await client.get(path, params=params)).status_code == 200
+    clock = client.app.state.clock
+    for step, events in enumerate(
+        (
+            [received("B9", NOW - DAY, unit_code="SO-B", due_in=DAY / 4)],
+            [dossier_event("X1", "COMPLETED", NOW - DAY / 2, unit_code="XA-A")],
+            [unit_event("XA-B", "Xã B", "COMMUNE", NOW - DAY)],
+        )
+    ):
+        await store(db_url, events)
+        clock.advance(timedelta(minutes=1 + step))
+        await step_until_idle(db_url, clock)
+        await client.heard_scoring()
+        kept = [(await client.get(path, params=params)).json() for path, params in reads]
+        async with harness.api_client(db_url, "unused:9092", NO_TOPICS, clock) as fresh:
+            assert kept == [(await fresh.get(path, params=params)).json() for path, params in reads]
