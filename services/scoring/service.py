@@ -25,6 +25,7 @@ from services.scoring.batch import (
     FeedbackRow,
     Scorer,
     StoredState,
+    collector_paused,
     merge_deltas,
 )
 from services.scoring.repository import Share
@@ -98,7 +99,8 @@ class ScoringService:
         """Run inside the caller's transaction; the positions move with the counts they
         produced."""
         try:
-            return await self._step(session, owned)
+            with collector_paused():
+                return await self._step(session, owned)
         except BaseException:
             self.rolled_back()
             raise
