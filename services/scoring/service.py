@@ -298,18 +298,29 @@ class ScoringService:
         now: datetime,
     ) -> Late:
         """The step's subjects with events that occurred before the start of today, when days
-        after those events are closed and within the restatement window."""
+        after those events are closed and within the restatement window.
+
+        The closed days first: with none in the window (a first replay, a partition that has
+        closed no day yet) no event can restate one, and the events' instants are not read."""
+        if self.restate_days == 0:
+            return NOT_LATE
         calendar = self.scorer.calendar
         today = now.astimezone(calendar.tz).date()
+        window = today - timedelta(days=self.restate_days)
+        closed = [
+            d for d in await repository.days_closed(session, sorted(stepped), window) if d < today
+        ]
+        if not closed:
+            return NOT_LATE
         start_of_today = datetime.combine(today, time.min, calendar.tz)
         dossiers = _earliest(by_kind["dossier"], "dossier_code", start_of_today)
         feedback = _earliest(by_kind["feedback"], "feedback_id", start_of_today)
-        if not (dossiers or feedback) or self.restate_days == 0:
-            return Late(dossiers, feedback, [])
+        if not (dossiers or feedback):
+            return NOT_LATE
         since = min([*dossiers.values(), *feedback.values()])
-        first = max(since.astimezone(calendar.tz).date(), today - timedelta(days=self.restate_days))
-        closed = await repository.days_closed(session, sorted(stepped), first)
-        return Late(dossiers, feedback, [history.day_end(calendar, d) for d in closed if d < today])
+        first = max(since.astimezone(calendar.tz).date(), window)
+        days = [history.day_end(calendar, d) for d in closed if d >= first]
+        return Late(dossiers, feedback, days) if days else NOT_LATE
 
     async def _restate(
         self,
@@ -426,6 +437,10 @@ class Late:
     dossiers: dict[str, datetime]
     feedback: dict[str, datetime]
     days: list[history.DayEnd]
+
+
+# No closed day to restate: the step copies no state for one.
+NOT_LATE = Late({}, {}, [])
 
 
 def _earliest(
