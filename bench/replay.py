@@ -18,8 +18,8 @@ from bench.report import say
 from bench.stack import database_name, scratch_database
 from bench.store import History, load
 
+# Scoring as it ships (its default batch size included).
 SCORING_ENV = {
-    "SCORING_BATCH_SIZE": "50000",
     "OPS_PORT": "0",
     "LOG_LEVEL": "WARNING",
     "LOG_JSON": "true",
