@@ -128,8 +128,12 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
         resources.push_async_callback(engine.dispose)
         await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
         sessions = create_sessionmaker(engine)
-        await _init_partitions(sessions, settings.scoring_partitions, stop)
-        claims = PartitionClaims(driver_url(settings.database_url), settings.scoring_partitions)
+        await _init_partitions(sessions, settings, stop)
+        claims = PartitionClaims(
+            driver_url(settings.database_url),
+            settings.scoring_partitions,
+            settle=settings.scoring_rebalance_seconds.total_seconds(),
+        )
         resources.push_async_callback(claims.close)
         log.info(
             "scoring.started",
@@ -141,12 +145,20 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
 
 
 async def _init_partitions(
-    sessions: async_sessionmaker[AsyncSession], count: int, stop: asyncio.Event
+    sessions: async_sessionmaker[AsyncSession], settings: ScoringSettings, stop: asyncio.Event
 ) -> None:
+    """The partitions' positions, and the province, committed before any step: a province
+    first inserted by a step would hold every other instance's first step until that one
+    committed (an insert waits on another transaction's uncommitted insert of the same key)."""
     while not stop.is_set():
         try:
             async with sessions.begin() as session:
-                await repository.init_partitions(session, count, SystemClock().now())
+                await repository.init_partitions(
+                    session, settings.scoring_partitions, SystemClock().now()
+                )
+                await repository.ensure_province(
+                    session, settings.province_code, settings.province_name
+                )
             return
         except Exception as error:
             if not is_retryable(error):

@@ -186,14 +186,16 @@ class ScoringService:
                 now,
             )
 
-        new_units = await repository.ensure_units(
-            session, dossier_step.units_seen | feedback_step.units_seen
-        )
         await repository.save_dossiers(session, dossier_step.rows)
         await repository.save_feedback(session, feedback_step.rows)
         deltas = merge_deltas(dossier_step.deltas, feedback_step.deltas)
         await repository.add_counts(session, deltas, share.writes_to)
         periods = {period for _, period, _ in deltas}
+        # Last before the versions: another instance's step inserting the same new units waits
+        # for this transaction to end, so it had better end soon after.
+        new_units = await repository.ensure_units(
+            session, dossier_step.units_seen | feedback_step.units_seen
+        )
         # The catalogue's indicators are computed when read, and the api keeps the units: both
         # are cached on the catalogue's version.
         if new_units or any(by_kind[kind] for kind in CATALOGUE_KINDS):
