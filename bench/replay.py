@@ -89,6 +89,7 @@ async def _watched(
         stop.set()
         watched = await sampler
     watched.scoring_cpu = sum(waits.cpu_seconds(s.process.pid) or 0.0 for s in scorers)
+    watched.scoring_queued = sum(waits.runqueue_seconds(s.process.pid) or 0.0 for s in scorers)
     return done, seen, watched
 
 

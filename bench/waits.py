@@ -5,8 +5,9 @@ either running a statement (on the CPU, or waiting: on a lock another transactio
 is one instance waiting on another; on I/O, the WAL flush of a commit included; on an internal
 lock), idle in a transaction (PostgreSQL waiting for scoring's Python), or idle between steps.
 Beside that, the CPU seconds the scoring processes and their backends used, from `/proc`
-(PostgreSQL runs on this machine: the bench requires it): on two cores, their sum against the
-wall time says whether the CPU is the limit, and the split says whose.
+(PostgreSQL runs on this machine: the bench requires it), and the seconds each was runnable but
+waiting for a core (`/proc/<pid>/schedstat`): on two cores shared with other work, that wait is
+what the machine's cores being the limit looks like, and the split of the CPU says whose.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def runqueue_seconds(pid: int) -> float | None:
+    """Seconds process `pid` (its main thread) was runnable but waited for a CPU; None once
+    it has gone. Where it is large, the cores are the limit (other processes had them)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def state_of(state: str | None, wait_type: str | None) -> str:
     if state == "active":
         if wait_type is None:
@@ -72,7 +83,9 @@ class Waits:
     samples: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     backend_cpu: dict[int, float] = field(default_factory=dict)
+    backend_queued: dict[int, float] = field(default_factory=dict)
     scoring_cpu: float = 0.0
+    scoring_queued: float = 0.0
     rounds: int = 0
 
     def add(self, rows: Iterable[asyncpg.Record]) -> None:
@@ -86,9 +99,11 @@ class Waits:
                 self.read_backend(pid)
 
     def read_backend(self, pid: int) -> None:
-        seconds = cpu_seconds(pid)
+        seconds, queued = cpu_seconds(pid), runqueue_seconds(pid)
         if seconds is not None:
             self.backend_cpu[pid] = seconds
+        if queued is not None:
+            self.backend_queued[pid] = queued
 
     @property
     def postgres_cpu(self) -> float:
@@ -104,9 +119,12 @@ class Waits:
         waits = ", ".join(
             f"{name} {count / total * 100:.1f} %" for name, count in self.events.most_common(4)
         )
+        queued = sum(self.backend_queued.values())
         return (
             f"CPU over {wall:.1f} s: scoring {self.scoring_cpu:.1f} s, its PostgreSQL backends "
-            f"{self.postgres_cpu:.1f} s (of {2 * wall:.1f} core-seconds on 2 cores); "
+            f"{self.postgres_cpu:.1f} s (of {2 * wall:.1f} core-seconds on 2 cores); runnable "
+            f"but waiting for a core: scoring {self.scoring_queued:.1f} s, backends "
+            f"{queued:.1f} s; "
             f"the backends sampled {self.rounds} times: {shares}"
             + (f" (waits: {waits})" if waits else "")
         )
