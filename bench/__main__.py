@@ -1,6 +1,7 @@
 """`make bench`: every figure beside an anchor measured in the same run, in one table.
 
     python -m bench [--weeks 3] [--history-weeks 12] [--scale 1] [--skip history,alerts]
+    python -m bench --only replay [--profile DIR]
 
 These machines are shared and noisy, so no figure stands alone: throughputs are shares of the
 physical anchor (COPY + upsert rows/s of dossier-shaped rows on the same PostgreSQL, `anchor.py`),
@@ -86,9 +87,13 @@ class Bench:
         args = self.args
         history = store.simulate(args.weeks, args.scale)
         say(f"{history.events} dossier events simulated in {history.seconds_to_simulate:.1f} s")
-        one, two = replay.replays(history, (1, 2), self.logs / "replay", args.timeout)
+        one, two = replay.replays(history, (1, 2), self.logs / "replay", args.timeout, args.profile)
         self.replay_one = one
         self._problems("replay", [*one.problems, *two.problems])
+        for run in (one, two):
+            self.report.note(
+                f"replay, {run.instances} instance(s): {run.waits.summary(run.seconds)}"
+            )
         section = "replay"
         add = self.report.add
         label = f"{history.label()}, {history.events:,} events"
@@ -127,10 +132,12 @@ class Bench:
         short = self.replay_one
         if short is None or (short.history.weeks, short.history.scale) != (3, args.history_scale):
             history = store.simulate(3, args.history_scale)
-            (short,) = replay.replays(history, (1,), self.logs / "history-3w", args.timeout)
+            (short,) = replay.replays(
+                history, (1,), self.logs / "history-3w", args.timeout, args.profile
+            )
         history = store.simulate(args.history_weeks, args.history_scale)
         say(f"{history.events} dossier events simulated in {history.seconds_to_simulate:.1f} s")
-        (long,) = replay.replays(history, (1,), self.logs / "history", args.timeout)
+        (long,) = replay.replays(history, (1,), self.logs / "history", args.timeout, args.profile)
         self._problems("history", [*long.problems])
         section = "history"
         add = self.report.add
@@ -459,7 +466,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--alert-samples", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=900, help="seconds a replay may take")
     parser.add_argument("--skip", default="", help=f"phases to leave out, of {','.join(PHASES)}")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"the phases to run (and the anchor), of {','.join(PHASES)}",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record the replays' scoring processes with py-spy (speedscope files in this folder)",
+    )
+    args = parser.parse_args(argv)
+    for option in ("skip", "only"):
+        unknown = _phases(getattr(args, option)) - set(PHASES)
+        if unknown:
+            parser.error(f"--{option}: no phase {', '.join(sorted(unknown))}")
+    return args
+
+
+def _phases(listed: str) -> set[str]:
+    return {p.strip() for p in listed.split(",") if p.strip()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="chiso766-bench-"))
     bench = Bench(args, logs)
     machine = asyncio.run(describe(ADMIN_URL))
-    skip = {p.strip() for p in args.skip.split(",") if p.strip()}
+    skip = _phases(args.skip)
+    if args.only:
+        skip |= set(PHASES) - _phases(args.only)
     bench.attempt("anchor", bench.anchor_rows)
     phases = {
         "replay": bench.replay_rows,

@@ -89,7 +89,7 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
     env = {"KAFKA_BOOTSTRAP_SERVERS": broker}
     started = time.perf_counter()
     group.start("ingest", **env)
-    group.start("scoring", **env, SCORING_BATCH_SIZE="50000")
+    group.start("scoring", **env)
     _, ingested = await progress.wait_until(
         url, lambda p: p.offered >= province.records, within=900, check=group.check
     )

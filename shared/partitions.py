@@ -1,8 +1,9 @@
 """Scoring's partitions: which share of the dossiers and feedback each scoring instance owns.
 
 A subject (a dossier code, a feedback id) belongs to one partition, from its md5 so that Python
-and PostgreSQL (`chiso766_partition`, migration 0009) agree. Instances claim partitions with
-PostgreSQL advisory locks (`services.scoring.claims`); catalogue events belong to every partition.
+and PostgreSQL (`chiso766_partition`, migrations 0009 and 0015) agree. Instances claim partitions
+with PostgreSQL advisory locks (`services.scoring.claims`); catalogue events belong to every
+partition.
 """
 
 from __future__ import annotations

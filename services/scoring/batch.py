@@ -141,7 +141,7 @@ class Scorer(Generic[RowT]):
 
         The states in `records` are updated in place: the caller saves the returned rows.
         """
-        with _collector_paused():
+        with collector_paused():
             return self._step(records, events, due, now)
 
     def _step(
@@ -217,14 +217,16 @@ def add_change(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector, paused for the length of a step.
 
     A step allocates millions of small objects and keeps hundreds of thousands (states, rows,
     contributions, deltas), none of them in a reference cycle: reference counting frees all it
     drops. Left running, the collector is set off by the allocations alone, and walks the whole
     heap each time the objects kept grow by a quarter: in the replay bench, more than half of the
-    step's time, for no garbage. It runs again as usual once the step returns."""
+    step's time, for no garbage. It runs again as usual once the step returns. The service holds
+    it paused over its whole transaction (decoding the states read, encoding those written), and
+    `Scorer.step` over the rules for callers that do not."""
     if not gc.isenabled():
         yield
         return

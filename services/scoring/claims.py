@@ -6,6 +6,11 @@ each takes its fair share, ceil(partitions / instances): one that starts takes p
 others give up their extra ones, one that stops or dies (its connection closes, PostgreSQL drops
 its locks) leaves partitions the others take at their next rebalance.
 
+A step holds its partitions for its whole length (a batch of a backlog takes seconds), so an
+instance that finds itself alone at its first claim waits `settle` seconds and counts again
+before taking anything: instances started together then share the backlog from their first
+step, instead of one taking it all and the others waiting for it to give some up.
+
 The locks keep instances out of each other's way; they are not what keeps the counts right. A
 step locks its partitions' position rows too (`repository.lock_positions`), so an instance that
 lost its claims connection without knowing yet waits for the new owner, then reads the position
@@ -14,6 +19,7 @@ the new owner left: no event is applied twice.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable
 
@@ -39,11 +45,13 @@ def claim_order(partitions: int, start: int) -> list[int]:
 class PartitionClaims:
     """The partitions held, and the connection that holds them."""
 
-    def __init__(self, dsn: str, partitions: int) -> None:
+    def __init__(self, dsn: str, partitions: int, settle: float = 0.0) -> None:
         self.dsn = dsn
         self.partitions = partitions
+        self.settle = settle
         self._connection: asyncpg.Connection | None = None
         self._held: set[int] = set()
+        self._claimed_before = False
 
     @property
     def owned(self) -> Share:
@@ -56,6 +64,11 @@ class PartitionClaims:
         try:
             connection = await self._connect()
             members = int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
+            if members == 1 and not self._claimed_before and self.settle > 0:
+                # Alone at the first claim: others started with this one may be connecting.
+                await asyncio.sleep(self.settle)
+                members = int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
+            self._claimed_before = True
             wanted = fair_share(self.partitions, members)
             if len(self._held) > wanted:
                 extra = len(self._held) - wanted

@@ -144,7 +144,11 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
         await resources.enter_async_context(serving_ops(settings, metrics.health, metrics.registry))
         sessions = create_sessionmaker(engine)
         await _init_partitions(sessions, settings, stop)
-        claims = PartitionClaims(driver_url(settings.database_url), settings.scoring_partitions)
+        claims = PartitionClaims(
+            driver_url(settings.database_url),
+            settings.scoring_partitions,
+            settle=settings.scoring_rebalance_seconds.total_seconds(),
+        )
         resources.push_async_callback(claims.close)
         log.info(
             "scoring.started",
@@ -167,12 +171,18 @@ async def _cancelled(task: asyncio.Task[None]) -> None:
 async def _init_partitions(
     sessions: async_sessionmaker[AsyncSession], settings: ScoringSettings, stop: asyncio.Event
 ) -> None:
+    """The partitions' positions, and the province, committed before any step: a province
+    first inserted by a step would hold every other instance's first step until that one
+    committed (an insert waits on another transaction's uncommitted insert of the same key)."""
     while not stop.is_set():
         try:
             async with sessions.begin() as session:
                 now = SystemClock().now()
                 await repository.init_partitions(
                     session, settings.scoring_partitions, now, first_instant(settings, now)
+                )
+                await repository.ensure_province(
+                    session, settings.province_code, settings.province_name
                 )
             return
         except Exception as error:

@@ -26,6 +26,7 @@ from services.scoring.batch import (
     FeedbackRow,
     Scorer,
     StoredState,
+    collector_paused,
     merge_deltas,
 )
 from services.scoring.repository import Share
@@ -104,7 +105,8 @@ class ScoringService:
         """Run inside the caller's transaction; the positions move with the counts they
         produced."""
         try:
-            return await self._step(session, owned)
+            with collector_paused():
+                return await self._step(session, owned)
         except BaseException:
             self.rolled_back()
             raise
@@ -196,14 +198,16 @@ class ScoringService:
                 now,
             )
 
-        new_units = await repository.ensure_units(
-            session, dossier_step.units_seen | feedback_step.units_seen
-        )
         await repository.save_dossiers(session, dossier_step.rows)
         await repository.save_feedback(session, feedback_step.rows)
         deltas = merge_deltas(dossier_step.deltas, feedback_step.deltas)
         await repository.add_counts(session, deltas, share.writes_to)
         periods = {period for _, period, _ in deltas}
+        # Last before the versions: another instance's step inserting the same new units waits
+        # for this transaction to end, so it had better end soon after.
+        new_units = await repository.ensure_units(
+            session, dossier_step.units_seen | feedback_step.units_seen
+        )
         # The catalogue's indicators are computed when read, and the api keeps the units: both
         # are cached on the catalogue's version.
         if new_units or any(by_kind[kind] for kind in CATALOGUE_KINDS):
@@ -308,18 +312,29 @@ class ScoringService:
         now: datetime,
     ) -> Late:
         """The step's subjects with events that occurred before the start of today, when days
-        after those events are closed and within the restatement window."""
+        after those events are closed and within the restatement window.
+
+        The closed days first: with none in the window (a first replay, a partition that has
+        closed no day yet) no event can restate one, and the events' instants are not read."""
+        if self.restate_days == 0:
+            return NOT_LATE
         calendar = self.scorer.calendar
         today = now.astimezone(calendar.tz).date()
+        window = today - timedelta(days=self.restate_days)
+        closed = [
+            d for d in await repository.days_closed(session, sorted(stepped), window) if d < today
+        ]
+        if not closed:
+            return NOT_LATE
         start_of_today = datetime.combine(today, time.min, calendar.tz)
         dossiers = _earliest(by_kind["dossier"], "dossier_code", start_of_today)
         feedback = _earliest(by_kind["feedback"], "feedback_id", start_of_today)
-        if not (dossiers or feedback) or self.restate_days == 0:
-            return Late(dossiers, feedback, [])
+        if not (dossiers or feedback):
+            return NOT_LATE
         since = min([*dossiers.values(), *feedback.values()])
-        first = max(since.astimezone(calendar.tz).date(), today - timedelta(days=self.restate_days))
-        closed = await repository.days_closed(session, sorted(stepped), first)
-        return Late(dossiers, feedback, [history.day_end(calendar, d) for d in closed if d < today])
+        first = max(since.astimezone(calendar.tz).date(), window)
+        days = [history.day_end(calendar, d) for d in closed if d >= first]
+        return Late(dossiers, feedback, days) if days else NOT_LATE
 
     async def _restate(
         self,
@@ -436,6 +451,10 @@ class Late:
     dossiers: dict[str, datetime]
     feedback: dict[str, datetime]
     days: list[history.DayEnd]
+
+
+# No closed day to restate: the step copies no state for one.
+NOT_LATE = Late({}, {}, [])
 
 
 def _earliest(
