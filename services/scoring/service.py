@@ -34,12 +34,15 @@ from shared.alerts import repository as alerts
 from shared.clock import Clock
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition
+from shared.periods import PeriodKind
 from shared.rules.contributions import IN_PROGRESS, CountDeltas
 from shared.rules.dossier import State, procedure_of
 from shared.versions import VersionsMoved
 
 # Versioned keys that are no period: the catalogue's, and the dossiers in progress (never closed).
 UNDATED = frozenset({CATALOGUE_VERSION, IN_PROGRESS})
+# Events a step reads while it scores a backlog a day at a time (make run's days hold about 10,000).
+BACKLOG_READ = 20_000
 
 log = structlog.get_logger()
 
@@ -133,9 +136,12 @@ class ScoringService:
             await repository.ensure_province(session, self.scorer.province_code, self.province_name)
         # Read first: every event up to it is visible to the reads below.
         bound = min([await repository.last_stored_seq(session), *ahead])
-        rows = await repository.fetch_events(session, share, behind, bound, self.batch_size)
+        # A backlog's step applies one day of it at most: reading a whole batch would decode
+        # (and next step read again) events of later days.
+        limit = min(self.batch_size, BACKLOG_READ) if self.times.backlog else self.batch_size
+        rows = await repository.fetch_events(session, share, behind, bound, limit)
         # A share may have no event in a run of the store: it has still read the run.
-        reached = rows[-1].seq if len(rows) == self.batch_size else bound
+        reached = rows[-1].seq if len(rows) == limit else bound
         # Each step evaluates at its own instant, later than the last of every partition it
         # covers: the counts never go back in time, and (subject, evaluated_at) names one state.
         cut = self.times.cut(max(p.as_of for p in stepped.values()), behind, rows, reached)
@@ -220,7 +226,7 @@ class ScoringService:
             keys, ended = bumps.setdefault(closing.partition, (set(), set()))
             keys |= closing.periods
             ended |= closing.closed
-        caught_up = len(rows) < self.batch_size and not cut.behind
+        caught_up = len(rows) < limit and not cut.behind
         written = {**closing.rows, **{row.dossier_code: row for row in dossier_step.rows}}
         found = await self._record_alerts(
             session, share, stepped, list(written.values()), now, caught_up
@@ -241,12 +247,18 @@ class ScoringService:
         )
 
     def _closed_periods(self, periods: Iterable[str], at: datetime) -> set[str]:
-        """Of `periods`, those that had ended by `at`: a change to one is a restatement."""
-        return {
-            key
-            for key in periods
-            if key not in UNDATED and self.scorer.calendar.parse(key).end <= at
-        }
+        """Of `periods`, those that had ended by `at`: a change to one is a restatement. A day's
+        counts (a range's part, keyed by the day) are no period anyone reads as such: a dossier
+        received days ago changes its receipt day whenever it moves, and marking each of them
+        restated would only swell every notification."""
+        closed = set()
+        for key in periods:
+            if key in UNDATED:
+                continue
+            period = self.scorer.calendar.parse(key)
+            if period.kind is not PeriodKind.RANGE and period.end <= at:
+                closed.add(key)
+        return closed
 
     async def _close_days(
         self,

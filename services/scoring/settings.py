@@ -40,7 +40,7 @@ class ScoringSettings(CommonSettings, OpsSettings):
     # what they recorded; the period's own counts are restated whatever its age).
     scoring_history_restate_days: int = Field(default=10, ge=0, le=366)
     # A local day: the first of the history, for a backlog from that day on (read when the
-    # partitions are first made; a later day than today counts as today).
+    # partitions are first made; a day not begun yet starts the history now).
     scoring_history_from: date | None = None
     # "Due soon": this many working hours (of the office hours below) before the due time.
     scoring_due_soon_working_hours: Hours = Field(
