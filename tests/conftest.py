@@ -132,6 +132,9 @@ def service_env(db_url: str, broker: str, topics: Any) -> dict[str, str]:
         "WEBHOOK_ALLOWED_TARGETS": '["127.0.0.1"]',
         "API_PORT": str(free_port()),
         "API_RATE_LIMIT": "",
+        # A test compares what a page or a client was served with what the api says right
+        # after: no previous answer while a new one renders (the harness's default too).
+        "API_FRONT_STALE_SECONDS": "0",
         "LOG_LEVEL": "INFO",
         "LOG_JSON": "true",
     }

@@ -87,7 +87,11 @@ export function mountRankings(root, route, context) {
     rankings: `/rankings?level=${state.level}&period=${encodeURIComponent(state.period)}`,
   });
   const body = h("div", { class: "card" }, message("Đang tải…", "loading"));
+  let stopped = false;
   const draw = () => {
+    // A refresh that was under way when the page moved on must not write this view's filters
+    // over the new address.
+    if (stopped) return;
     remember("rankings", [], state);
     if (sources.body("rankings")) body.replaceChildren(rankingTable(sources.body("rankings"), context.methodology.groups, state, sort));
   };
@@ -116,5 +120,5 @@ export function mountRankings(root, route, context) {
     () => refreshInto(sources, draw, (error) => body.replaceChildren(message(error.detail, "error"))),
     context.refreshMs,
   ).start();
-  return () => poller.stop();
+  return () => { stopped = true; poller.stop(); };
 }
