@@ -10,7 +10,7 @@ property test ties `contribution_in` to the counts scoring keeps for every named
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,13 +24,14 @@ from shared.rules.contributions import (
     ON_TIME,
     PROCESSING_TIME,
     SATISFACTION,
+    Contribution,
     CountDeltas,
     add_difference,
     contribution_in,
     unsettled_in,
     with_province,
 )
-from shared.rules.dossier import State, read_facts
+from shared.rules.dossier import Facts, State, read_facts
 from shared.rules.feedback import ON_TIME as FEEDBACK_ON_TIME
 from shared.rules.feedback import feedback_contribution_in, read_feedback
 from shared.workdays import WorkingCalendar
@@ -154,17 +155,7 @@ def range_deltas(
     """What the given dossiers and feedback add to the counts of a period nobody keeps (a range
     of days), unit by unit: summed over every subject that may count in it and pooled into the
     province (`with_province`), its counts."""
-    deltas: CountDeltas = {}
-    for state in dossiers:
-        facts = read_facts(state)
-        if facts.unit_code is not None:
-            add_difference(deltas, facts.unit_code, contribution_in(facts, period, as_of), NOTHING)
-    for state in feedback:
-        read = read_feedback(state)
-        if read.unit_code is not None:
-            contribution = feedback_contribution_in(read, period, as_of, workdays)
-            add_difference(deltas, read.unit_code, contribution, NOTHING)
-    return deltas
+    return _deltas(dossiers, feedback, period, as_of, workdays, contribution_in)
 
 
 def unsettled_deltas(
@@ -176,17 +167,7 @@ def unsettled_deltas(
 ) -> CountDeltas:
     """What a range's day counts leave out, unit by unit, not pooled: the dossiers' unsettled
     counts (`unsettled_in`) and all the feedback's (scoring keeps no day counts of feedback)."""
-    deltas: CountDeltas = {}
-    for state in dossiers:
-        facts = read_facts(state)
-        if facts.unit_code is not None:
-            add_difference(deltas, facts.unit_code, unsettled_in(facts, period, as_of), NOTHING)
-    for state in feedback:
-        read = read_feedback(state)
-        if read.unit_code is not None:
-            contribution = feedback_contribution_in(read, period, as_of, workdays)
-            add_difference(deltas, read.unit_code, contribution, NOTHING)
-    return deltas
+    return _deltas(dossiers, feedback, period, as_of, workdays, unsettled_in)
 
 
 def unsettled_deltas_of_text(
@@ -196,7 +177,8 @@ def unsettled_deltas_of_text(
     as_of: datetime,
     workdays: WorkingCalendar,
 ) -> CountDeltas:
-    """`unsettled_deltas` of states given as JSON text, for a worker process."""
+    """`unsettled_deltas` of states given as JSON text: what a worker process is sent, since
+    text crosses a process boundary far cheaper than the decoded states would."""
     return unsettled_deltas(
         (orjson.loads(text) for text in dossiers),
         (orjson.loads(text) for text in feedback),
@@ -204,6 +186,27 @@ def unsettled_deltas_of_text(
         as_of,
         workdays,
     )
+
+
+def _deltas(
+    dossiers: Iterable[State],
+    feedback: Iterable[State],
+    period: Period,
+    as_of: datetime,
+    workdays: WorkingCalendar,
+    dossier_part: Callable[[Facts, Period, datetime], Contribution],
+) -> CountDeltas:
+    deltas: CountDeltas = {}
+    for state in dossiers:
+        facts = read_facts(state)
+        if facts.unit_code is not None:
+            add_difference(deltas, facts.unit_code, dossier_part(facts, period, as_of), NOTHING)
+    for state in feedback:
+        read = read_feedback(state)
+        if read.unit_code is not None:
+            contribution = feedback_contribution_in(read, period, as_of, workdays)
+            add_difference(deltas, read.unit_code, contribution, NOTHING)
+    return deltas
 
 
 def range_counts(
@@ -228,21 +231,3 @@ def summed(parts: Iterable[CountDeltas]) -> CountDeltas:
             cell[0] += numerator
             cell[1] += denominator
     return total
-
-
-def range_deltas_of_text(
-    dossiers: list[str],
-    feedback: list[str],
-    period: Period,
-    as_of: datetime,
-    workdays: WorkingCalendar,
-) -> CountDeltas:
-    """`range_deltas` of states given as JSON text: what a worker process is sent, since text
-    crosses a process boundary far cheaper than the decoded states would."""
-    return range_deltas(
-        (orjson.loads(text) for text in dossiers),
-        (orjson.loads(text) for text in feedback),
-        period,
-        as_of,
-        workdays,
-    )

@@ -18,7 +18,6 @@ from shared.rules.members import (
     among_overdue,
     range_counts,
     range_deltas,
-    range_deltas_of_text,
     summed,
 )
 from shared.rules.ontime import evaluate
@@ -72,8 +71,8 @@ def test_a_range_counted_in_pieces_is_the_range_counted_at_once(
     whole = range_counts(states, [], RANGE, AS_OF, WORKDAYS, "19")
     texts = [orjson.dumps(state).decode() for state in states]
     pieces = [
-        range_deltas_of_text(texts[:cut], [], RANGE, AS_OF, WORKDAYS),
-        range_deltas_of_text(texts[cut:], [], RANGE, AS_OF, WORKDAYS),
+        range_deltas([orjson.loads(text) for text in texts[:cut]], [], RANGE, AS_OF, WORKDAYS),
+        range_deltas([orjson.loads(text) for text in texts[cut:]], [], RANGE, AS_OF, WORKDAYS),
     ]
     assert with_province(summed(pieces), "19") == whole
     assert with_province(range_deltas(states, [], RANGE, AS_OF, WORKDAYS), "19") == whole
