@@ -7,13 +7,12 @@ tested exhaustively on this code alone; `service.py` wraps it in a database tran
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from shared.collector import collector_paused
 from shared.periods import Calendar, PeriodKind
 from shared.rules.contributions import (
     NOTHING,
@@ -141,6 +140,8 @@ class Scorer(Generic[RowT]):
 
         The states in `records` are updated in place: the caller saves the returned rows.
         """
+        # The service holds the collector paused over its whole transaction; this is for the
+        # callers that do not (tests, verify).
         with collector_paused():
             return self._step(records, events, due, now)
 
@@ -214,27 +215,6 @@ def add_change(
             deltas.add_difference(old_unit, NOTHING, old)
         if unit is not None:
             deltas.add_difference(unit, new, NOTHING)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector, paused for the length of a step.
-
-    A step allocates millions of small objects and keeps hundreds of thousands (states, rows,
-    contributions, deltas), none of them in a reference cycle: reference counting frees all it
-    drops. Left running, the collector is set off by the allocations alone, and walks the whole
-    heap each time the objects kept grow by a quarter: in the replay bench, more than half of the
-    step's time, for no garbage. It runs again as usual once the step returns. The service holds
-    it paused over its whole transaction (decoding the states read, encoding those written), and
-    `Scorer.step` over the rules for callers that do not."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class DossierRules:

@@ -26,12 +26,12 @@ from services.scoring.batch import (
     FeedbackRow,
     Scorer,
     StoredState,
-    collector_paused,
     merge_deltas,
 )
 from services.scoring.repository import Share
 from shared.alerts import repository as alerts
 from shared.clock import Clock
+from shared.collector import collector_paused
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition
 from shared.periods import PeriodKind

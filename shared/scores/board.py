@@ -8,11 +8,9 @@ event): `Versions` holds the three, and is all a conditional read must know befo
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
@@ -20,6 +18,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.collector import collector_paused
 from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
@@ -360,22 +359,6 @@ class ScoreBoard:
             for (unit, indicator), (numerator, denominator) in kept.items()
             if numerator or denominator
         )
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a period's counts and scores are built: tens
-    of thousands of small objects, in no reference cycle, that would otherwise set off
-    collections of the whole heap (for a range, three times the computation itself). Left as it
-    was if another computation paused it."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # States per chunk of a range: each is computed in a worker while the next is read.
