@@ -283,10 +283,10 @@ class ScoreBoard:
             found = rules.members_by_unit(
                 indicator, unit_code, activity, period, end_of_day, self.province_code
             )
-            members = self._members[key] = sorted(found, key=lambda pair: (pair[0], pair[1].code))
-            while len(self._members) > self.cache_size:
-                self._members.popitem(last=False)
-        self._members.move_to_end(key)
+            members = sorted(found, key=lambda pair: (pair[0], pair[1].code))
+            _put(self._members, key, members, self.cache_size)
+        else:
+            self._members.move_to_end(key)
         return members
 
     async def stored_counts(
@@ -301,10 +301,10 @@ class ScoreBoard:
         key = (period.key, as_of)
         cached = self._range_counts.get(key)
         if cached is None:
-            cached = self._range_counts[key] = await self._range(session, period, as_of)
-            while len(self._range_counts) > self.cache_size:
-                self._range_counts.popitem(last=False)
-        self._range_counts.move_to_end(key)
+            cached = await self._range(session, period, as_of)
+            _put(self._range_counts, key, cached, self.cache_size)
+        else:
+            self._range_counts.move_to_end(key)
         return cached
 
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
