@@ -34,6 +34,12 @@ _UPSERT = sa.text(
 )
 
 
+_PAGE = sa.text(
+    "SELECT dossier_code, state::text, evaluated_at FROM dossiers"
+    " WHERE dossier_code > :after ORDER BY dossier_code LIMIT 5000"
+)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT NOT EXISTS (SELECT FROM dossiers)")).scalar():
@@ -46,14 +52,17 @@ def upgrade() -> None:
     # The scoring services' time zone (their TIMEZONE setting).
     calendar = Calendar(os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"))
     deltas = DeltaSum()
-    states = bind.execute(
-        sa.text("SELECT state::text, evaluated_at FROM dossiers").execution_options(yield_per=5_000)
-    )
-    for text, evaluated_at in states:
-        facts = read_facts(orjson.loads(text))
-        if facts.unit_code is not None:
-            contribution = contributions(facts, evaluated_at, calendar, (), days=True)
-            deltas.add_difference(facts.unit_code, contribution, NOTHING)
+    # Pages by key, not a server-side cursor: one left open on dossiers (asyncpg's adapter
+    # keeps it to the transaction's end) would keep a later migration of the run from altering
+    # the table.
+    after = ""
+    while page := bind.execute(_PAGE, {"after": after}).all():
+        for _, text, evaluated_at in page:
+            facts = read_facts(orjson.loads(text))
+            if facts.unit_code is not None:
+                contribution = contributions(facts, evaluated_at, calendar, (), days=True)
+                deltas.add_difference(facts.unit_code, contribution, NOTHING)
+        after = page[-1][0]
     rows = [
         {"period": period, "unit": unit, "indicator": indicator, "numerator": n, "denominator": d}
         for (unit, period, indicator), (n, d) in with_province(deltas.deltas(), province).items()
