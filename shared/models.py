@@ -172,9 +172,9 @@ OPEN = "next_transition_at IS NOT NULL"
 FINISHED = "next_transition_at IS NULL AND received_at IS NOT NULL"
 OVERDUE = "outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"
 # From receipt to the latest status step: a finished subject's end of processing is one of its
-# steps, so no later than this. `chiso766_last_step` (migration 0010) reads the step times of a
-# stored state (`shared.rules.dossier`: {"m": {event_id: [status, at]}}).
-FINISHED_SPAN = "tstzrange(received_at, greatest(received_at, chiso766_last_step(state)), '[]')"
+# steps, so no later than this. `last_step_at` is the latest of the stored state's step times
+# (`shared.rules.dossier`: {"m": {event_id: [status, at]}}), written by scoring with the row.
+FINISHED_SPAN = "tstzrange(received_at, greatest(received_at, last_step_at), '[]')"
 
 
 def listing_indexes(table: str, key: str) -> tuple[Index, ...]:
@@ -222,6 +222,8 @@ class Dossier(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The latest time among the state's status steps (migration 0016): the finished span's end.
+    last_step_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # The lists behind the numbers, in their order (see shared.scores.repository.candidates).
@@ -284,6 +286,8 @@ class Feedback(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The latest time among the state's status steps (migration 0016): the finished span's end.
+    last_step_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         *listing_indexes("feedback", "feedback_id"),

@@ -74,6 +74,8 @@ class DossierRow:
     state: State
     evaluated_at: datetime
     next_transition_at: datetime | None
+    # The latest of the state's status steps: the end of a finished dossier's span.
+    last_step_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -86,6 +88,7 @@ class FeedbackRow:
     state: State
     evaluated_at: datetime
     next_transition_at: datetime | None
+    last_step_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -268,6 +271,7 @@ class DossierRules:
             state=state,
             evaluated_at=now,
             next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
+            last_step_at=facts.marks[-1].at if facts.marks else None,
         )
 
 
@@ -312,6 +316,7 @@ class FeedbackRules:
             next_transition_at=feedback_transition(
                 facts, now, self.calendar, self.kinds, self.workdays
             ),
+            last_step_at=facts.marks[-1].at if facts.marks else None,
         )
         return facts.unit_code, new, row
 

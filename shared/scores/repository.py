@@ -229,7 +229,7 @@ def finished_span(model: Subject) -> ColumnElement[Any]:
     for the subjects with no transition ahead: a finished subject's end is one of its steps."""
     return func.tstzrange(
         model.received_at,
-        func.greatest(model.received_at, func.chiso766_last_step(model.state)),
+        func.greatest(model.received_at, model.last_step_at),
         "[]",
     )
 
