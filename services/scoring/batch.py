@@ -146,22 +146,32 @@ class Scorer(Generic[RowT]):
         # The service holds the collector paused over its whole transaction; this is for the
         # callers that do not (tests, verify).
         with collector_paused():
-            return self._step(records, events, due, now)
+            deltas = DeltaSum()
+            result = self.step_part(records, events, due, now, deltas)
+            result.deltas = self.counted(deltas)
+            return result
 
-    def _step(
+    def counted(self, deltas: DeltaSum) -> CountDeltas:
+        """The count deltas of a step's changes, the province's pooled in."""
+        return with_province(deltas.deltas(), self.province_code)
+
+    def step_part(
         self,
         records: Mapping[str, StoredState],
         events: Iterable[dict[str, Any]],
         due: Iterable[str],
         now: datetime,
+        deltas: DeltaSum,
     ) -> StepResult[RowT]:
+        """`step` for some of a step's subjects (the others in other parts): their changes are
+        added to `deltas`, which `counted` turns into the step's counts once every part is
+        done. The result's own `deltas` stay empty."""
         key = self.rules.key
         by_subject: dict[str, list[dict[str, Any]]] = {code: [] for code in due if code in records}
         for payload in events:
             by_subject.setdefault(payload[key], []).append(payload)
 
         result: StepResult[RowT] = StepResult()
-        deltas = DeltaSum()
         for code, payloads in by_subject.items():
             record = records.get(code)
             old_unit: str | None = None
@@ -178,7 +188,6 @@ class Scorer(Generic[RowT]):
             if unit:
                 result.units_seen.add(unit)
             result.rows.append(row)
-        result.deltas = with_province(deltas.deltas(), self.province_code)
         return result
 
     def forget(self) -> None:

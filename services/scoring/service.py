@@ -8,6 +8,7 @@ others, so that every step reads one run of the store for all the partitions it 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,6 +26,7 @@ from services.scoring.batch import (
     DossierScorer,
     FeedbackRow,
     Scorer,
+    StepResult,
     StoredState,
     merge_deltas,
 )
@@ -35,7 +37,7 @@ from shared.collector import collector_paused
 from shared.events import CATALOGUE_KINDS
 from shared.models import CATALOGUE_VERSION, ScoringPosition
 from shared.periods import PeriodKind
-from shared.rules.contributions import IN_PROGRESS, CountDeltas
+from shared.rules.contributions import IN_PROGRESS, CountDeltas, DeltaSum
 from shared.rules.dossier import State, procedure_of
 from shared.versions import VersionsMoved
 
@@ -43,6 +45,9 @@ from shared.versions import VersionsMoved
 UNDATED = frozenset({CATALOGUE_VERSION, IN_PROGRESS})
 # Events a step reads while it scores a backlog a day at a time (make run's days hold about 10,000).
 BACKLOG_READ = 20_000
+# Dossiers scored (in a worker thread) while the rows of the ones before are written: a large
+# step's part. A live step, smaller, is scored whole on the event loop.
+SCORED_PART = 2_000
 
 log = structlog.get_logger()
 
@@ -103,13 +108,16 @@ class ScoringService:
         self.clock = clock
         self.batch_size = batch_size
         self.province_name = province_name
+        self.scored_part = SCORED_PART
 
-    async def step(self, session: AsyncSession, owned: Share) -> StepReport:
+    async def step(
+        self, session: AsyncSession, owned: Share, read_limit: int | None = None
+    ) -> StepReport:
         """Run inside the caller's transaction; the positions move with the counts they
-        produced."""
+        produced. `read_limit` caps the events read below the batch size."""
         try:
             with collector_paused():
-                return await self._step(session, owned)
+                return await self._step(session, owned, read_limit or self.batch_size)
         except BaseException:
             self.rolled_back()
             raise
@@ -120,7 +128,7 @@ class ScoringService:
         self.feedback.forget()
         self._recheck_overdue = True
 
-    async def _step(self, session: AsyncSession, owned: Share) -> StepReport:
+    async def _step(self, session: AsyncSession, owned: Share, read_limit: int) -> StepReport:
         if not owned.partitions:
             return IDLE
         if owned != self._owned:
@@ -136,9 +144,11 @@ class ScoringService:
             await repository.ensure_province(session, self.scorer.province_code, self.province_name)
         # Read first: every event up to it is visible to the reads below.
         bound = min([await repository.last_stored_seq(session), *ahead])
-        # A backlog's step applies one day of it at most: reading a whole batch would decode
-        # (and next step read again) events of later days.
-        limit = min(self.batch_size, BACKLOG_READ) if self.times.backlog else self.batch_size
+        limit = min(read_limit, self.batch_size)
+        if self.times.backlog:
+            # A backlog's step applies one day of it at most: reading a whole batch would decode
+            # (and next step read again) events of later days.
+            limit = min(limit, BACKLOG_READ)
         rows = await repository.fetch_events(session, share, behind, bound, limit)
         # A share may have no event in a run of the store: it has still read the run.
         reached = rows[-1].seq if len(rows) == limit else bound
@@ -182,7 +192,9 @@ class ScoringService:
         late = await self._late(session, stepped, by_kind, now)
         before_dossiers = _copies(dossiers, late.dossiers)
         before_feedback = _copies(feedback, late.feedback)
-        dossier_step = self.scorer.step(dossiers, by_kind["dossier"], due_dossiers, now)
+        dossier_step = await self._score_dossiers(
+            session, dossiers, by_kind["dossier"], due_dossiers, now
+        )
         feedback_step = self.feedback.step(feedback, by_kind["feedback"], due_feedback, now)
         if late.days:
             await self._restate(
@@ -204,7 +216,6 @@ class ScoringService:
                 now,
             )
 
-        await repository.save_dossiers(session, dossier_step.rows)
         await repository.save_feedback(session, feedback_step.rows)
         deltas = merge_deltas(dossier_step.deltas, feedback_step.deltas)
         await repository.add_counts(session, deltas, share.writes_to)
@@ -245,6 +256,57 @@ class ScoringService:
             found,
             partial=bool(ahead),
         )
+
+    async def _score_dossiers(
+        self,
+        session: AsyncSession,
+        records: Mapping[str, StoredState],
+        events: list[dict[str, Any]],
+        due: list[str],
+        now: datetime,
+    ) -> StepResult[DossierRow]:
+        """Score the step's dossiers and save their rows.
+
+        A large step goes a part at a time, in key order: each part is scored in a worker
+        thread while the rows of the part before are written, so that scoring's Python and
+        PostgreSQL work at once (a replay's batch spends about as long in each, one after the
+        other, if done whole). The counts are those of the whole step."""
+        by_code: dict[str, list[dict[str, Any]]] = {}
+        for payload in events:
+            by_code.setdefault(payload["dossier_code"], []).append(payload)
+        due_here = records.keys() & set(due)
+        codes = sorted(by_code.keys() | due_here)
+        if len(codes) <= self.scored_part:
+            result = self.scorer.step(records, events, due, now)
+            await repository.save_dossiers(session, result.rows)
+            return result
+        deltas = DeltaSum()
+        result = StepResult[DossierRow]()
+        saving: asyncio.Task[None] | None = None
+        try:
+            for start in range(0, len(codes), self.scored_part):
+                part = codes[start : start + self.scored_part]
+                scored = await asyncio.to_thread(
+                    self.scorer.step_part,
+                    {code: records[code] for code in part if code in records},
+                    [payload for code in part for payload in by_code.get(code, ())],
+                    [code for code in part if code in due_here],
+                    now,
+                    deltas,
+                )
+                if saving is not None:
+                    await saving
+                saving = asyncio.create_task(repository.save_dossiers(session, scored.rows))
+                result.rows += scored.rows
+                result.units_seen |= scored.units_seen
+            assert saving is not None  # more codes than one part: the loop ran
+            await saving
+        finally:
+            if saving is not None and not saving.done():
+                # A part failed: its session may roll back only once the write under way ends.
+                await asyncio.gather(saving, return_exceptions=True)
+        result.deltas = self.scorer.counted(deltas)
+        return result
 
     def _closed_periods(self, periods: Iterable[str], at: datetime) -> set[str]:
         """Of `periods`, those that had ended by `at`: a change to one is a restatement. A day's

@@ -56,13 +56,19 @@ async def store(db_url: str, events: list[dict]) -> None:
 
 
 async def step_until_idle(
-    db_url: str, clock: ManualClock, partitions: tuple[int, ...] | None = None
+    db_url: str,
+    clock: ManualClock,
+    partitions: tuple[int, ...] | None = None,
+    scored_part: int | None = None,
 ) -> None:
-    """Score every stored event: as one instance owning every partition, or only `partitions`."""
+    """Score every stored event: as one instance owning every partition, or only `partitions`;
+    `scored_part`: dossiers per part of a large step (`ScoringService._score_dossiers`)."""
     settings = ScoringSettings(database_url=db_url, province_code=PROVINCE)
     count = settings.scoring_partitions
     share = Share(partitions if partitions is not None else tuple(range(count)), count)
     service = build_service(settings, clock)
+    if scored_part is not None:
+        service.scored_part = scored_part
     engine = create_engine(db_url, application_name="test")
     sessions = create_sessionmaker(engine)
     async with sessions.begin() as session:
