@@ -6,10 +6,11 @@ each takes its fair share, ceil(partitions / instances): one that starts takes p
 others give up their extra ones, one that stops or dies (its connection closes, PostgreSQL drops
 its locks) leaves partitions the others take at their next rebalance.
 
-A step holds its partitions for its whole length (a batch of a backlog takes seconds), so an
-instance that finds itself alone at its first claim waits `settle` seconds and counts again
-before taking anything: instances started together then share the backlog from their first
-step, instead of one taking it all and the others waiting for it to give some up.
+A step holds its partitions for its whole length (a batch of a backlog takes seconds), so for
+`forming` seconds after its first claim an instance steps in short batches and rebalances before
+each (`main.run_until_stopped`): instances started together then share the backlog within a
+fraction of a second, instead of one taking it all and the others waiting for its first batch
+to end; one started alone loses nothing but a few short batches.
 
 The locks keep instances out of each other's way; they are not what keeps the counts right. A
 step locks its partitions' position rows too (`repository.lock_positions`), so an instance that
@@ -19,8 +20,8 @@ the new owner left: no event is applied twice.
 
 from __future__ import annotations
 
-import asyncio
 import math
+import time
 from collections.abc import Iterable
 
 import asyncpg
@@ -45,17 +46,23 @@ def claim_order(partitions: int, start: int) -> list[int]:
 class PartitionClaims:
     """The partitions held, and the connection that holds them."""
 
-    def __init__(self, dsn: str, partitions: int, settle: float = 0.0) -> None:
+    def __init__(self, dsn: str, partitions: int, forming: float = 0.0) -> None:
         self.dsn = dsn
         self.partitions = partitions
-        self.settle = settle
+        self.forming_seconds = forming
         self._connection: asyncpg.Connection | None = None
         self._held: set[int] = set()
-        self._claimed_before = False
+        # When the group this instance started with has had time to form (monotonic).
+        self._formed_at: float | None = None
 
     @property
     def owned(self) -> Share:
         return Share(tuple(sorted(self._held)), self.partitions)
+
+    @property
+    def forming(self) -> bool:
+        """Whether instances started with this one may still be joining."""
+        return self._formed_at is None or time.monotonic() < self._formed_at
 
     async def rebalance(self) -> Share:
         """Give up or take partitions until this instance holds its fair share (fewer when the
@@ -64,11 +71,8 @@ class PartitionClaims:
         try:
             connection = await self._connect()
             members = int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
-            if members == 1 and not self._claimed_before and self.settle > 0:
-                # Alone at the first claim: others started with this one may be connecting.
-                await asyncio.sleep(self.settle)
-                members = int(await connection.fetchval(CLAIMANTS, CLAIMS_APPLICATION))
-            self._claimed_before = True
+            if self._formed_at is None:
+                self._formed_at = time.monotonic() + self.forming_seconds
             wanted = fair_share(self.partitions, members)
             if len(self._held) > wanted:
                 extra = len(self._held) - wanted

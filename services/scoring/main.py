@@ -29,6 +29,10 @@ from shared.workdays import OfficeHours
 log = structlog.get_logger()
 # The wait after a failed step, before trying again.
 RETRY_PAUSE = timedelta(seconds=1)
+# Events a step reads while the instances started together are still sharing the partitions out
+# (`claims.PartitionClaims.forming`): a quarter of a second's work, the longest another instance
+# then waits for partitions this one took first.
+FORMING_READ = 5_000
 
 
 def build_scorer(settings: ScoringSettings) -> DossierScorer:
@@ -91,10 +95,13 @@ async def run_until_stopped(
     while not stop.is_set():
         started = time.perf_counter()
         try:
-            if rebalance.due():
+            forming = claims.forming
+            if rebalance.due() or forming:
                 metrics.owned(await claims.rebalance())
             async with sessions.begin() as session:
-                report = await service.step(session, claims.owned)
+                report = await service.step(
+                    session, claims.owned, FORMING_READ if forming else None
+                )
         except Exception as error:
             service.rolled_back()
             if not is_retryable(error):
@@ -147,7 +154,7 @@ async def serve(settings: ScoringSettings, stop: asyncio.Event, clock: Clock | N
         claims = PartitionClaims(
             driver_url(settings.database_url),
             settings.scoring_partitions,
-            settle=settings.scoring_rebalance_seconds.total_seconds(),
+            forming=settings.scoring_rebalance_seconds.total_seconds(),
         )
         resources.push_async_callback(claims.close)
         log.info(
