@@ -206,10 +206,19 @@ class Bench:
                     "e2e",
                 )
             )
+            add(
+                Row(
+                    "  the same once records flow (first batch stored -> all scored)",
+                    rate(e2e.flowing_events_per_second),
+                    self.of_anchor(e2e.flowing_events_per_second),
+                    section="e2e",
+                )
+            )
             self.report.note(
-                f"end to end: {e2e.seconds:.1f} s from the services' start, ingest done at "
-                f"{e2e.ingested_after:.1f} s; the records were produced beforehand in "
-                f"{province.produced_in:.1f} s"
+                f"end to end: {e2e.seconds:.1f} s from the services' start, ingest's first batch "
+                f"stored at {e2e.first_stored_after:.1f} s (the start: imports, connections, the "
+                f"consumer group's first join), ingest done at {e2e.ingested_after:.1f} s; the "
+                f"records were produced beforehand in {province.produced_in:.1f} s"
             )
             api = await api_process.start(group, broker)
             self.report.note(

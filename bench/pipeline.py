@@ -78,10 +78,20 @@ class EndToEnd:
     seconds: float
     # When ingest had offered every record: the rest is scoring catching up.
     ingested_after: float
+    # When ingest's first batch was stored, and its events: what came before is the services'
+    # start (imports, connections, the consumer group's first join).
+    first_stored_after: float
+    first_stored: int
 
     @property
     def events_per_second(self) -> float:
         return self.stored / self.seconds
+
+    @property
+    def flowing_events_per_second(self) -> float:
+        """From ingest's first batch stored to the last event scored: the pipeline's rate once
+        records flow, without its start."""
+        return (self.stored - self.first_stored) / (self.seconds - self.first_stored_after)
 
 
 async def end_to_end(url: str, broker: str, group: Services, province: Province) -> EndToEnd:
@@ -90,6 +100,9 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
     started = time.perf_counter()
     group.start("ingest", **env)
     group.start("scoring", **env)
+    first, flowing = await progress.wait_until(
+        url, lambda p: p.stored > 0, within=900, check=group.check, poll=0.01
+    )
     _, ingested = await progress.wait_until(
         url, lambda p: p.offered >= province.records, within=900, check=group.check
     )
@@ -101,7 +114,14 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
         f"end to end: {done.offered} offered, {done.stored} stored and scored in {seconds:.1f} s"
         f" (ingest had offered every record at {ingested - started:.1f} s)"
     )
-    return EndToEnd(province.records, done.stored, seconds, ingested - started)
+    return EndToEnd(
+        province.records,
+        done.stored,
+        seconds,
+        ingested - started,
+        flowing - started,
+        first.stored,
+    )
 
 
 class LiveStream:
