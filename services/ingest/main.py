@@ -67,9 +67,6 @@ async def serve(settings: IngestSettings, stop: asyncio.Event, clock: Clock | No
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=settings.ingest_fetch_max_wait_ms,
-            session_timeout_ms=settings.ingest_session_timeout_ms,
-            # Kafka's advice: a third of the session timeout, so that two beats may be lost.
-            heartbeat_interval_ms=max(settings.ingest_session_timeout_ms // 3, 1),
         )
         consumer.subscribe(
             topics,

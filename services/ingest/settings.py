@@ -22,8 +22,3 @@ class IngestSettings(CommonSettings, OpsSettings):
     # but one that holds an empty fetch for all of it (Tansu does) adds that much to an event's
     # latency: about 110 ms in the median at Kafka's default, 10 ms at 20.
     ingest_fetch_max_wait_ms: int = Field(default=20, ge=0)
-    # How long the group waits for a silent consumer before giving its partitions to another:
-    # 6 s, the least Kafka brokers accept by default (group.min.session.timeout.ms), not the
-    # client's 10 s: a dead ingest's partitions move sooner. A broker may also hold a new
-    # group's first join for part of it (Tansu holds it half), which delays every start.
-    ingest_session_timeout_ms: int = Field(default=6000, ge=1)
