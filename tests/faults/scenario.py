@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -153,7 +154,8 @@ async def query(db_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
 
 
 async def settled(db_url: str, stream: Stream, within: float = 180) -> None:
-    """Wait until ingest has offered every record and scoring has applied every stored event."""
+    """Wait until ingest has offered every record and scoring has applied every stored event;
+    say how far each had got if they had not by `within`."""
     offered = {t: c[0] for t, c in stream.expected_counts().items()}
 
     async def done() -> bool:
@@ -167,7 +169,22 @@ async def settled(db_url: str, stream: Stream, within: float = 180) -> None:
         )
         return bool(row["stored"] == row["scored"])
 
-    await harness.eventually(done, within=within)
+    started = time.monotonic()
+    try:
+        await harness.eventually(done, within=within)
+    except AssertionError:
+        rows = await query(db_url, "SELECT topic, offered FROM ingest_counts")
+        (row,) = await query(
+            db_url,
+            "SELECT (SELECT coalesce(max(seq), 0) FROM events) AS stored,"
+            " (SELECT coalesce(min(last_seq), 0) FROM scoring_position) AS scored",
+        )
+        got = {r["topic"]: r["offered"] for r in rows}
+        raise AssertionError(
+            f"not settled in {within:.0f} s: offered {got} of {offered}, stored "
+            f"{row['stored']}, scored {row['scored']}"
+        ) from None
+    print(f"settled in {time.monotonic() - started:.1f} s")
 
 
 @dataclass(frozen=True, slots=True)
