@@ -71,8 +71,16 @@ class Cluster:
         return {name: p.pid for name, p in self.running.items()}
 
     def stop_all(self) -> None:
+        """Stop every instance, then raise the first failure: one that would not stop (killed)
+        must not leave the others running after the test."""
+        failures: list[subprocess.TimeoutExpired] = []
         for name in list(self.running):
-            self.stop(name)
+            try:
+                self.stop(name)
+            except subprocess.TimeoutExpired as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     def log_text(self) -> str:
         return "".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log")))
