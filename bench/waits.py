@@ -136,8 +136,7 @@ class Waits:
         return (
             f"CPU over {wall:.1f} s: scoring {self.scoring_cpu:.1f} s, its PostgreSQL backends "
             f"{self.postgres_cpu:.1f} s (of {CORES * wall:.1f} core-seconds on {CORES} cores); "
-            "runnable "
-            f"but waiting for a core: scoring {self.scoring_queued:.1f} s, backends "
+            f"runnable but waiting for a core: scoring {self.scoring_queued:.1f} s, backends "
             f"{queued:.1f} s; "
             f"the backends sampled {self.rounds} times: {shares}"
             + (f" (waits: {waits})" if waits else "")
