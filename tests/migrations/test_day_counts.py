@@ -9,12 +9,11 @@ import re
 
 import asyncpg
 from alembic import command
-from alembic.config import Config
 
 from shared.clock import ManualClock
 from shared.rules.contributions import IN_PROGRESS
 from tests.shared.scores.test_ranges import DAY, NOW, _dossier
-from tests.support.infra import ROOT
+from tests.support.infra import alembic_config
 from tests.support.store import step_until_idle, store
 
 _COUNTS = """
@@ -37,9 +36,7 @@ async def test_the_day_counts_of_dossiers_scored_before_them(db_url: str) -> Non
     await step_until_idle(db_url, ManualClock(NOW))
     scored = await _counts(db_url)
     assert any(key[0] == IN_PROGRESS for key in scored)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = db_url
-    config.attributes["configure_logger"] = False
+    config = alembic_config(db_url)
     await asyncio.to_thread(command.downgrade, config, "0013")
     named = {
         key: value

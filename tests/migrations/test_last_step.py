@@ -8,11 +8,10 @@ import random
 
 import asyncpg
 from alembic import command
-from alembic.config import Config
 
 from shared.clock import ManualClock
 from tests.shared.scores.test_ranges import DAY, NOW, _dossier
-from tests.support.infra import ROOT
+from tests.support.infra import alembic_config
 from tests.support.store import step_until_idle, store
 
 # The stored column beside the same time read from the state by the function 0010 made.
@@ -42,9 +41,7 @@ async def test_the_last_step_is_written_with_each_dossier_and_filled_by_the_migr
     # Finished ones among them: those whose span the index holds.
     assert any(finished and stored is not None for _, stored, _, finished in rows)
 
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = db_url
-    config.attributes["configure_logger"] = False
+    config = alembic_config(db_url)
     await asyncio.to_thread(command.downgrade, config, "0015")
     await asyncio.to_thread(command.upgrade, config, "head")
     assert await _rows(db_url) == rows

@@ -95,8 +95,13 @@ async def execute_admin(admin_url: str, *statements: str) -> None:
         await connection.close()
 
 
-def migrate(url: str) -> None:
+def alembic_config(url: str) -> Config:
+    """The project's Alembic configuration, aimed at database `url`, leaving logging alone."""
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
