@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     StringConstraints,
     Tag,
     TypeAdapter,
@@ -44,12 +45,22 @@ LATEST_PLAUSIBLE = datetime(2100, 1, 1, tzinfo=UTC)
 # Source clocks drift; an event dated further ahead than this is refused.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 
-CODE_PATTERN = r"^[\w.\-/:]{1,64}$"
-Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
-EVENT_ID_PATTERN = r"^[\w.\-/:]{1,128}$"
-EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
-_EVENT_ID = re.compile(EVENT_ID_PATTERN)
+# The characters of a code or an id. Their lengths are bounds of their own, not a repetition in
+# the pattern: `{1,64}` of a Unicode class cost as much as the rest of a small event's validation.
+CODE_PATTERN = r"^[\w.\-/:]+$"
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=CODE_PATTERN)]
+_EVENT_ID = re.compile(r"[\w.\-/:]{1,128}")
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+
+
+def format_instant(instant: datetime) -> str:
+    """UTC, fixed width: stored times then compare as strings in time order."""
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# A time with its offset; stored (JSON mode) as `format_instant` writes it.
+Instant = Annotated[AwareDatetime, PlainSerializer(format_instant, when_used="json")]
 
 
 class DossierStatus(StrEnum):
@@ -109,13 +120,18 @@ def _check_past(value: datetime | None, info: ValidationInfo) -> datetime | None
 
 
 def _check_plausible(value: datetime | None) -> datetime | None:
+    """The time in UTC, if plausible. Converted first: comparing times of two different time
+    zones asks each for its offset, and pydantic's zones answer slowly. The year is looked at
+    before, so that converting a time near the calendar's ends cannot overflow."""
     if value is None:
         return None
-    if not EARLIEST_PLAUSIBLE <= value <= LATEST_PLAUSIBLE:
-        raise ValueError(
-            f"{value.isoformat()} is outside {EARLIEST_PLAUSIBLE.year}-{LATEST_PLAUSIBLE.year}"
-        )
-    return value.astimezone(UTC)
+    if EARLIEST_PLAUSIBLE.year - 1 <= value.year <= LATEST_PLAUSIBLE.year:
+        utc = value.astimezone(UTC)
+        if EARLIEST_PLAUSIBLE <= utc <= LATEST_PLAUSIBLE:
+            return utc
+    raise ValueError(
+        f"{value.isoformat()} is outside {EARLIEST_PLAUSIBLE.year}-{LATEST_PLAUSIBLE.year}"
+    )
 
 
 class _EventBase(BaseModel):
@@ -124,7 +140,7 @@ class _EventBase(BaseModel):
     event_id: EventId
     schema_version: Literal[1]
     source: Name
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
     _occurred_in_the_past = field_validator("occurred_at")(_check_past)
 
@@ -135,8 +151,8 @@ class _DossierFacts(_EventBase):
     dossier_code: Code
     unit_code: Code
     procedure_code: Code | None = None
-    received_at: AwareDatetime | None = None
-    due_at: AwareDatetime | None = None
+    received_at: Instant | None = None
+    due_at: Instant | None = None
     channel: Channel | None = None
     synced_to_national_portal: bool | None = None
     fee_required: bool | None = None
@@ -190,9 +206,9 @@ class DossierProgressEvent(_EventBase):
     status: DossierStatus | None = None
     department: Name | None = None
     handler_title: Name | None = None
-    step_started_at: AwareDatetime | None = None
+    step_started_at: Instant | None = None
     # When the step had to be done by (the regulated time of this step alone).
-    step_due_at: AwareDatetime | None = None
+    step_due_at: Instant | None = None
 
     _plausible_step_times = field_validator("step_started_at", "step_due_at")(_check_plausible)
 
@@ -332,8 +348,9 @@ class Refusal:
 @dataclass(frozen=True, slots=True)
 class Accepted:
     event: AnyEvent
-    # The stored form (`normalized_payload`).
+    # The stored form (`normalized_payload`), and its JSON as stored (`stored_json`).
     payload: dict[str, Any]
+    document: bytes
     # What makes a redelivery of it a duplicate rather than a conflict (`events.payload_hash`).
     content_hash: bytes
 
@@ -404,7 +421,8 @@ def parse_events(
     if isinstance(event, Refusal):
         return Parsed(refused=(event,))
     payload = normalized_payload(event)
-    return Parsed(accepted=(Accepted(event, payload, payload_hash(payload)),))
+    stored = stored_json(payload)
+    return Parsed(accepted=(Accepted(event, payload, stored, _sha256(stored)),))
 
 
 def _national(document: dict[str, Any], now: datetime, arrived_at: datetime) -> Parsed:
@@ -430,7 +448,8 @@ def _national_part(part: Part, now: datetime) -> list[Accepted] | Refusal:
         event = _validate(raw, translated.event, "dossier", now, part.field_sources)
         if isinstance(event, Refusal):
             return Refusal(f"{where}{part.service}: {event.reason}", event.event_id, part.kept)
-        events.append(Accepted(event, normalized_payload(event), translated.identity))
+        payload = normalized_payload(event)
+        events.append(Accepted(event, payload, stored_json(payload), translated.identity))
     return events
 
 
@@ -495,28 +514,22 @@ def event_subject(event: AnyEvent) -> str:
     return event.dossier_code
 
 
-def format_instant(instant: datetime) -> str:
-    """UTC, fixed width: stored times then compare as strings in time order."""
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 def normalized_payload(event: AnyEvent) -> dict[str, Any]:
-    """The stored form: JSON types, fixed-width UTC times, unknown fields omitted."""
-    payload = event.model_dump(exclude_none=True)
-    for name, value in payload.items():
-        if isinstance(value, datetime):
-            payload[name] = format_instant(value)
-        elif isinstance(value, date):
-            payload[name] = value.isoformat()
-        elif isinstance(value, tuple):
-            payload[name] = [v.value if isinstance(v, StrEnum) else v for v in value]
-        elif isinstance(value, StrEnum):
-            payload[name] = value.value
-    return payload
+    """The stored form: JSON types, fixed-width UTC times (`Instant`), unknown fields omitted."""
+    return event.model_dump(mode="json", exclude_none=True)
+
+
+def stored_json(payload: dict[str, Any]) -> bytes:
+    """The stored form as JSON, keys sorted: what is stored, and what its hash is taken of."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 def payload_hash(payload: dict[str, Any]) -> bytes:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).digest()
+    return _sha256(stored_json(payload))
+
+
+def _sha256(document: bytes) -> bytes:
+    return hashlib.sha256(document).digest()
 
 
 def contract_json_schema() -> dict[str, Any]:

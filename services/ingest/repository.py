@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +90,8 @@ RETURNING event_id
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert, skipping event ids already stored; returns the ids actually inserted.
+    """Insert, skipping event ids already stored; returns the ids actually inserted. A row's
+    `payload` is the stored JSON already written (`shared.events.stored_json`).
 
     One `unnest` insert for the batch, in its order (SQLAlchemy's executemany, in statements of
     a thousand rows, cost ingest more than the validation of the records)."""
@@ -106,7 +106,7 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
         [r["kind"] for r in rows],
         [r["subject"] for r in rows],
         [r["occurred_at"] for r in rows],
-        [orjson.dumps(r["payload"]).decode() for r in rows],
+        [r["payload"].decode() for r in rows],
         [r["payload_hash"] for r in rows],
         [r["source_topic"] for r in rows],
         [r["source_partition"] for r in rows],

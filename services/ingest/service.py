@@ -177,7 +177,7 @@ def _row(record: IncomingRecord, accepted: Accepted) -> dict[str, Any]:
         "kind": event_kind(event),
         "subject": event_subject(event),
         "occurred_at": event.occurred_at,
-        "payload": accepted.payload,
+        "payload": accepted.document,
         "payload_hash": accepted.content_hash,
         "source_topic": record.topic,
         "source_partition": record.partition,

@@ -12,7 +12,14 @@ from services.scoring.main import serve
 from services.scoring.settings import ScoringSettings
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
-from shared.events import event_kind, event_subject, normalized_payload, parse_record, payload_hash
+from shared.events import (
+    event_kind,
+    event_subject,
+    normalized_payload,
+    parse_record,
+    payload_hash,
+    stored_json,
+)
 from tests.support import harness
 from tests.support.factories import received
 
@@ -29,7 +36,7 @@ async def stored_by_ingest(db_url: str, event: dict[str, object]) -> int:
         "kind": event_kind(parsed),  # type: ignore[arg-type]
         "subject": event_subject(parsed),  # type: ignore[arg-type]
         "occurred_at": parsed.occurred_at,  # type: ignore[union-attr]
-        "payload": payload,
+        "payload": stored_json(payload),
         "payload_hash": payload_hash(payload),
         "source_topic": "dossier.events",
         "source_partition": 0,
