@@ -220,6 +220,7 @@ class Bench:
                 f"consumer group's first join), ingest done at {e2e.ingested_after:.1f} s; the "
                 f"records were produced beforehand in {province.produced_in:.1f} s"
             )
+            self.report.note(f"end to end: {e2e.flowing_cpu_summary()}")
             api = await api_process.start(group, broker)
             self.report.note(
                 f"api: {api.workers} worker process(es)"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench import progress
-from bench.processes import Services
+from bench import progress, waits
+from bench.processes import Service, Services
 from bench.report import say
 from services.simulator.lifecycle import LOCAL, Emission
 from services.simulator.main import Simulator, send
@@ -82,6 +84,8 @@ class EndToEnd:
     # start (imports, connections, the consumer group's first join).
     first_stored_after: float
     first_stored: int
+    # The CPU seconds each side used while records flowed (first batch stored -> all scored).
+    flowing_cpu: Counter[str]
 
     @property
     def events_per_second(self) -> float:
@@ -93,22 +97,34 @@ class EndToEnd:
         records flow, without its start."""
         return (self.stored - self.first_stored) / (self.seconds - self.first_stored_after)
 
+    def flowing_cpu_summary(self) -> str:
+        """Where the CPU went while records flowed, and the share of the machine's cores that
+        is: near 100 %, the cores are the limit, and only less work per event goes faster."""
+        wall = self.seconds - self.first_stored_after
+        used = sum(self.flowing_cpu.values())
+        parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.flowing_cpu.items())
+        return (
+            f"CPU while records flowed ({wall:.1f} s): {parts}; {used:.1f} s in all, "
+            f"{used / (waits.CORES * wall) * 100:.0f} % of {waits.CORES} cores"
+        )
+
 
 async def end_to_end(url: str, broker: str, group: Services, province: Province) -> EndToEnd:
     """Start ingest and scoring; time them until every record is offered and every event scored."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": broker}
     started = time.perf_counter()
-    group.start("ingest", **env)
-    group.start("scoring", **env)
+    services = [group.start("ingest", **env), group.start("scoring", **env)]
     first, flowing = await progress.wait_until(
         url, lambda p: p.stored > 0, within=900, check=group.check, poll=0.01
     )
+    cpu_at_first = await cpu_by_side(url, services)
     _, ingested = await progress.wait_until(
         url, lambda p: p.offered >= province.records, within=900, check=group.check
     )
     done, seen = await progress.wait_until(
         url, lambda p: p.stored > 0 and p.applied >= p.stored, within=900, check=group.check
     )
+    flowing_cpu = await cpu_by_side(url, services) - cpu_at_first
     seconds = seen - started
     say(
         f"end to end: {done.offered} offered, {done.stored} stored and scored in {seconds:.1f} s"
@@ -121,7 +137,30 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
         ingested - started,
         flowing - started,
         first.stored,
+        flowing_cpu,
     )
+
+
+# Each service's connections, by the name it gives them (`shared.db.create_engine`).
+_BACKENDS = """
+SELECT pid, application_name FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = ANY($1::text[])
+"""
+
+
+async def cpu_by_side(url: str, services: list[Service]) -> Counter[str]:
+    """The CPU seconds so far of each service process and of its PostgreSQL backends."""
+    cpu: Counter[str] = Counter()
+    for service in services:
+        cpu[service.name] += waits.cpu_seconds(service.process.pid) or 0.0
+    names = {f"chiso766-{service.name}": service.name for service in services}
+    connection = await asyncpg.connect(url)
+    try:
+        for pid, application in await connection.fetch(_BACKENDS, list(names)):
+            cpu[f"{names[application]}'s PostgreSQL"] += waits.cpu_seconds(pid) or 0.0
+    finally:
+        await connection.close()
+    return cpu
 
 
 class LiveStream:
