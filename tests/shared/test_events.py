@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from shared.events import (
+    EARLIEST_PLAUSIBLE,
+    LATEST_PLAUSIBLE,
     DossierStatusEvent,
     RatingEvent,
     Refusal,
     UnitEvent,
+    format_instant,
     normalized_payload,
     parse_record,
 )
@@ -44,6 +49,40 @@ def test_a_valid_event_is_accepted_and_normalised_to_utc() -> None:
     assert payload["received_at"] == "2026-11-20T01:00:00.000000+00:00"
     assert payload["due_at"] == "2026-11-25T10:00:00.000000+00:00"
     assert "paid_online" not in payload  # unknown, not false
+
+
+@given(
+    # Wall-clock times around both ends of the plausible years and in the simulated month, with
+    # any offset a zone may have.
+    day=st.sampled_from(
+        [datetime(2014, 12, 30, tzinfo=UTC), datetime(2099, 12, 30, tzinfo=UTC), NOW]
+    ),
+    seconds=st.integers(0, 3 * 86_400),
+    offset_minutes=st.integers(-14 * 60, 14 * 60),
+)
+# 2014-12-31 20:00 at -07:00 is 2015-01-01 03:00 UTC: plausible, though its own year is not.
+@example(day=datetime(2014, 12, 30, tzinfo=UTC), seconds=44 * 3600, offset_minutes=-7 * 60)
+# 2099-12-31 20:00 at -07:00 is 2100-01-01 03:00 UTC: past the end.
+@example(day=datetime(2099, 12, 30, tzinfo=UTC), seconds=44 * 3600, offset_minutes=-7 * 60)
+@settings(max_examples=300)
+def test_a_time_is_plausible_by_its_instant_whatever_its_offset(
+    day: datetime, seconds: int, offset_minutes: int
+) -> None:
+    local = day + timedelta(seconds=seconds)
+    due_at = local.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    received_at = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+    result = parse(VALID | {"received_at": received_at.isoformat(), "due_at": due_at.isoformat()})
+    if not EARLIEST_PLAUSIBLE <= due_at <= LATEST_PLAUSIBLE:
+        assert isinstance(result, Refusal)
+        assert "is outside 2015-2100" in result.reason
+    elif due_at < received_at:
+        assert isinstance(result, Refusal)
+        assert "due_at is before received_at" in result.reason
+    else:
+        assert isinstance(result, DossierStatusEvent)
+        # Stored in UTC, fixed width, whatever offset it came with.
+        assert normalized_payload(result)["due_at"] == format_instant(due_at)
+        assert normalized_payload(result)["due_at"].endswith("+00:00")
 
 
 def test_ratings_and_units_are_told_apart_by_type() -> None:

@@ -10,7 +10,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events import normalized_payload, parse_events
+from shared.events import normalized_payload, parse_events, stored_json
 from tests.corpus.national import envelope, step
 from tests.shared.test_events import VALID
 from tests.shared.test_national_sync import ITEM
@@ -36,7 +36,9 @@ def check(raw: bytes) -> None:
             assert "\x00" not in refusal.reason
         for accepted in result.accepted:
             assert accepted.payload == normalized_payload(accepted.event)
-            orjson.dumps(accepted.payload)  # storable
+            # What is stored is the payload itself, written once.
+            assert orjson.loads(accepted.document) == accepted.payload
+            assert accepted.document == stored_json(accepted.payload)
 
 
 @settings(max_examples=300)
