@@ -234,7 +234,7 @@ class Bench:
                 if wrk.available():
                     livez = await self._reads(api.base_url, url, live)
                     await self._paced(api.base_url, live)
-                    await self._freshness(api.base_url, broker)
+                    await self._freshness(api.base_url, url, broker)
                     await self._drilldowns(api.base_url, url, day_range)
                     # Last: it can leave the api busy (see reads.measure_range).
                     await self._range_load(api.base_url, url, live, day_range, livez)
@@ -337,13 +337,17 @@ class Bench:
                 )
             )
 
-    async def _freshness(self, base_url: str, broker: str) -> None:
+    async def _freshness(self, base_url: str, db_url: str, broker: str) -> None:
         args = self.args
         seconds = args.freshness_samples * 1.0 + 5
         # At the paced rate: a saturating load measures how the machine's two cores are shared
         # between wrk, the api and scoring, not how fresh the numbers are.
         found = await freshness.measure(
-            base_url, broker, args.freshness_samples, self._load(seconds).paced(args.paced_rate)
+            base_url,
+            db_url,
+            broker,
+            args.freshness_samples,
+            self._load(seconds).paced(args.paced_rate),
         )
         if not found.latencies:
             self.report.note("freshness: no sample taken")
@@ -379,6 +383,7 @@ class Bench:
                 section,
             )
         )
+        self.report.note(f"freshness: {freshness.stages_summary(found.stages)}")
 
     async def _drilldowns(self, base_url: str, db_url: str, day_range: reads.DayRange) -> None:
         timings = await drilldown.measure(base_url, db_url, day_range, self.args.drill_samples)
