@@ -120,6 +120,10 @@ class DayScores:
     restated_at: datetime | None
 
 
+# A period's scores are those of its key, version, catalogue version and day.
+ScoresKey = tuple[str, int, int, date]
+
+
 class ScoreBoard:
     """Points of every unit for a period under one methodology, kept for the last
     `cache_size` (period, version) pairs."""
@@ -147,13 +151,17 @@ class ScoreBoard:
         self.catalogue = catalogue
         self.province_code = province_code
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, int, int, date], dict[str, UnitScore]] = OrderedDict()
+        self._cache: OrderedDict[ScoresKey, dict[str, UnitScore]] = OrderedDict()
         # The last computation for each (period, catalogue, day), whatever its counts' version: a
         # new version mostly moves a few units' counts, and the rest are taken from here.
         self._last_scores: OrderedDict[
             tuple[str, int, date], dict[str, tuple[dict[str, Ratio], UnitScore]]
         ] = OrderedDict()
         self._last_catalogue: OrderedDict[tuple[str, date], _CatalogueCounts] = OrderedDict()
+        # The scores being computed, by key: a version move sets off the renders of several
+        # responses of the same period at once (a ranking, a unit), which wait for one
+        # computation instead of each making its own.
+        self._scoring: dict[ScoresKey, asyncio.Future[dict[str, UnitScore]]] = {}
 
     async def versions(self, session: AsyncSession, period: Period, now: datetime) -> Versions:
         """The versions a period's scores stand at: from memory, or one read."""
@@ -175,10 +183,34 @@ class ScoreBoard:
         self, session: AsyncSession, period: Period, version: int, versions: Versions
     ) -> dict[str, UnitScore]:
         key = (period.key, version, versions.catalogue, versions.day)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
+        while True:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            running = self._scoring.get(key)
+            if running is None:
+                break
+            # `wait`, not `await`: a caller cancelled meanwhile must not cancel the others' wait.
+            await asyncio.wait([running])
+            if not running.cancelled():
+                return running.result()
+            # It failed (its caller has the error) or was cancelled: compute it here.
+        future: asyncio.Future[dict[str, UnitScore]] = asyncio.get_running_loop().create_future()
+        self._scoring[key] = future
+        try:
+            scores = await self._computed(session, period, versions, key)
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._scoring[key]
+        future.set_result(scores)
+        return scores
+
+    async def _computed(
+        self, session: AsyncSession, period: Period, versions: Versions, key: ScoresKey
+    ) -> dict[str, UnitScore]:
         with collector_paused():
             counts = await self.counts(session, period, versions)
             last_key = (period.key, versions.catalogue, versions.day)
