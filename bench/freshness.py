@@ -8,8 +8,9 @@ moves (indicator 1.4's denominator for the week) moves for nothing else. Beside 
 Where each sample's time went is read afterwards from what the database kept, so that nothing
 polls it meanwhile: when ingest's transaction storing the event began (`events.stored_at`), and
 the instant scoring's step that applied it stood at (`dossiers.evaluated_at`, the clock when the
-step had read its events). The rest is that step's work and commit, the api hearing of it, and
-its render. The clocks are this machine's one clock.
+step had read its events: the last step to evaluate the dossier, which for a dossier of one
+event due days ahead is that one). The rest is that step's work and commit, the api hearing of
+it, and its render. The clocks are this machine's one clock.
 """
 
 from __future__ import annotations
