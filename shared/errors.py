@@ -26,6 +26,7 @@ import errno
 import socket
 from typing import ClassVar
 
+import asyncpg
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -120,9 +121,17 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
-        code = sqlstate(error)
-        return code in _RETRYABLE_SQLSTATES or code[:2] in _RETRYABLE_SQLSTATE_CLASSES
+        return _retryable_sqlstate(sqlstate(error))
+    # Raised as the driver raises them where its connection is used directly (the claims' and
+    # the listeners' own connections, the bulk statements): a connection dropped in the middle
+    # of a statement is `ConnectionDoesNotExistError`, SQLSTATE 08003.
+    if isinstance(error, asyncpg.PostgresError):
+        return _retryable_sqlstate(str(error.sqlstate or ""))
     return False
+
+
+def _retryable_sqlstate(code: str) -> bool:
+    return code in _RETRYABLE_SQLSTATES or code[:2] in _RETRYABLE_SQLSTATE_CLASSES
 
 
 def is_unstorable_text(error: BaseException) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 
+import asyncpg
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +39,10 @@ def database_error(sqlstate: str, invalidated: bool = False) -> DBAPIError:
         database_error("40P01"),  # deadlock
         database_error("40001"),  # serialization failure
         database_error("XX000", invalidated=True),
+        # The driver's own, where its connection is used directly: dropped mid-statement.
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.DeadlockDetectedError("deadlock detected"),
     ],
 )
 def test_outages_are_retried(error: BaseException) -> None:
@@ -54,6 +59,8 @@ def test_outages_are_retried(error: BaseException) -> None:
         database_error("42P01"),  # undefined table: a bug
         database_error("23505"),  # unique violation: a bug
         database_error("22021"),  # NUL in text: bad input
+        asyncpg.UniqueViolationError("duplicate key"),
+        asyncpg.UndefinedTableError("relation does not exist"),
         errors.InvalidInput("bad"),
         errors.NotFound("none"),
     ],
