@@ -191,7 +191,7 @@ class ScoreBoard:
             running = self._scoring.get(key)
             if running is None:
                 break
-            # `wait`, not `await`: a caller cancelled meanwhile must not cancel the others' wait.
+            # `wait`, not `await`: a waiter cancelled meanwhile must not cancel the shared future.
             await asyncio.wait([running])
             if not running.cancelled():
                 return running.result()
