@@ -5,13 +5,15 @@ others their answer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
-from shared.methodology import Ratio, load_methodology
+from shared.methodology import Ratio, UnitScore, load_methodology
 from shared.periods import Calendar, Period, PeriodKind
 from shared.scores.board import CatalogueCache, ScoreBoard, Versions
 from shared.workdays import WorkingCalendar
@@ -22,6 +24,10 @@ from tests.support.store import step_until_idle, store
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 CALENDAR = Calendar()
 WORKDAYS = WorkingCalendar()
+
+
+def _board() -> ScoreBoard:
+    return ScoreBoard(load_methodology(), CALENDAR, CatalogueCache(WORKDAYS), harness.PROVINCE, 100)
 
 
 class CountingBoard(ScoreBoard):
@@ -55,58 +61,52 @@ async def _scored(db_url: str) -> None:
     await step_until_idle(db_url, ManualClock(NOW))
 
 
-async def test_responses_asking_at_once_share_one_computation(db_url: str) -> None:
+Ask = Callable[[ScoreBoard], Awaitable[dict[str, UnitScore]]]
+
+
+@contextlib.asynccontextmanager
+async def _asking(db_url: str) -> AsyncIterator[Ask]:
+    """A scored store, and a request for its month's scores from a board, each in its own
+    session, at the version the store stands at."""
     await _scored(db_url)
-    board = CountingBoard()
-    board.release.set()
     engine = create_engine(db_url, application_name="test")
     sessions = create_sessionmaker(engine)
     period = CALENDAR.period_of(PeriodKind.MONTH, NOW)
     try:
         async with sessions() as session:
-            versions = await board.versions(session, period, NOW)
-        alone = ScoreBoard(
-            load_methodology(), CALENDAR, CatalogueCache(WORKDAYS), harness.PROVINCE, 100
-        )
-        async with sessions() as session:
-            expected = await alone.scores(session, period, versions.current.version, versions)
+            versions = await _board().versions(session, period, NOW)
 
-        async def asked() -> object:
+        async def asked(board: ScoreBoard) -> dict[str, UnitScore]:
             async with sessions() as session:
                 return await board.scores(session, period, versions.current.version, versions)
 
-        answers = await asyncio.gather(*(asked() for _ in range(5)))
+        yield asked
     finally:
         await engine.dispose()
+
+
+async def test_responses_asking_at_once_share_one_computation(db_url: str) -> None:
+    board = CountingBoard()
+    board.release.set()
+    async with _asking(db_url) as asked:
+        expected = await asked(_board())
+        answers = await asyncio.gather(*(asked(board) for _ in range(5)))
     assert board.reads == 1
     assert expected
     assert all(answer == expected for answer in answers)
 
 
 async def test_a_caller_that_gives_up_leaves_the_others_their_answer(db_url: str) -> None:
-    await _scored(db_url)
     board = CountingBoard()
-    engine = create_engine(db_url, application_name="test")
-    sessions = create_sessionmaker(engine)
-    period = CALENDAR.period_of(PeriodKind.MONTH, NOW)
-    try:
-        async with sessions() as session:
-            versions = await board.versions(session, period, NOW)
-
-        async def asked() -> object:
-            async with sessions() as session:
-                return await board.scores(session, period, versions.current.version, versions)
-
-        first = asyncio.create_task(asked())
+    async with _asking(db_url) as asked:
+        first = asyncio.create_task(asked(board))
         await board.reading.wait()
-        waiting = asyncio.create_task(asked())
+        waiting = asyncio.create_task(asked(board))
         await asyncio.sleep(0.05)  # the second waits for the first's computation
         assert board.reads == 1
         first.cancel()
         board.release.set()
         answer = await asyncio.wait_for(waiting, 30)
-    finally:
-        await engine.dispose()
     assert first.cancelled()
     # The first's computation never finished: the second made its own.
     assert board.reads == 2
@@ -114,29 +114,16 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answer(db_url: str
 
 
 async def test_a_waiter_that_gives_up_leaves_the_computation_its_answer(db_url: str) -> None:
-    await _scored(db_url)
     board = CountingBoard()
-    engine = create_engine(db_url, application_name="test")
-    sessions = create_sessionmaker(engine)
-    period = CALENDAR.period_of(PeriodKind.MONTH, NOW)
-    try:
-        async with sessions() as session:
-            versions = await board.versions(session, period, NOW)
-
-        async def asked() -> object:
-            async with sessions() as session:
-                return await board.scores(session, period, versions.current.version, versions)
-
-        computing = asyncio.create_task(asked())
+    async with _asking(db_url) as asked:
+        computing = asyncio.create_task(asked(board))
         await board.reading.wait()
-        waiting = asyncio.create_task(asked())
+        waiting = asyncio.create_task(asked(board))
         await asyncio.sleep(0.05)
         waiting.cancel()
         await asyncio.sleep(0)
         board.release.set()
         answer = await asyncio.wait_for(computing, 30)
-    finally:
-        await engine.dispose()
     assert waiting.cancelled()
     assert board.reads == 1
     assert answer
