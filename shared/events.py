@@ -49,8 +49,11 @@ MAX_CLOCK_SKEW = timedelta(hours=1)
 # the pattern: `{1,64}` of a Unicode class cost as much as the rest of a small event's validation.
 CODE_PATTERN = r"^[\w.\-/:]+$"
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=CODE_PATTERN)]
-_EVENT_ID = re.compile(r"[\w.\-/:]{1,128}")
+EVENT_ID_LENGTH = 128
+EventId = Annotated[
+    str, StringConstraints(min_length=1, max_length=EVENT_ID_LENGTH, pattern=CODE_PATTERN)
+]
+_CODE = re.compile(CODE_PATTERN)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 
 
@@ -484,7 +487,12 @@ def _validate(
 ) -> AnyEvent | Refusal:
     event_id = document.get("event_id")
     # Kept beside a refusal only if it is a well-formed id: the rest is in the record itself.
-    event_id = event_id if isinstance(event_id, str) and _EVENT_ID.fullmatch(event_id) else None
+    well_formed = (
+        isinstance(event_id, str)
+        and len(event_id) <= EVENT_ID_LENGTH
+        and _CODE.fullmatch(event_id) is not None
+    )
+    event_id = event_id if well_formed else None
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         return Refusal(
