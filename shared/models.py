@@ -171,17 +171,18 @@ class Publication(Base):
 OPEN = "next_transition_at IS NOT NULL"
 FINISHED = "next_transition_at IS NULL AND received_at IS NOT NULL"
 OVERDUE = "outcome IN ('OVERDUE', 'IN_PROGRESS_OVERDUE')"
-# From receipt to the latest status step: a finished subject's end of processing is one of its
-# steps, so no later than this. `last_step_at` is the latest of the stored state's step times
-# (`shared.rules.dossier`: {"m": {event_id: [status, at]}}), written by scoring with the row.
-FINISHED_SPAN = "tstzrange(received_at, greatest(received_at, last_step_at), '[]')"
+# From receipt to the end of processing (`ended_at`, written by scoring with the row: a
+# dossier's `end_of_processing`, a feedback's `end_of_handling`): the span a finished subject was
+# processed over, so that the subjects still being processed at an instant are those whose span
+# holds it.
+FINISHED_SPAN = "tstzrange(received_at, greatest(received_at, ended_at), '[]')"
 
 
 def listing_indexes(table: str, key: str) -> tuple[Index, ...]:
     """The indexes of the lists of a table of subjects (dossiers, feedback), in their order
     (received_at, key): a unit's and every unit's, of those received in a period, of those still
-    open, and the span from receipt to the last evaluation of those finished (GiST: which spans
-    hold an instant: the subjects still being processed when a period began)."""
+    open, and the span from receipt to the end of processing of those finished (GiST: which
+    spans hold an instant: the subjects still being processed when a period began)."""
     return (
         Index(f"ix_{table}_unit_listing", "unit_code", "received_at", key),
         Index(f"ix_{table}_listing", "received_at", key),
@@ -222,8 +223,9 @@ class Dossier(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The latest time among the state's status steps (migration 0016): the finished span's end.
-    last_step_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the finished span ends (migration 0017): the end of processing, or the latest status
+    # step of a subject that has none (`services.scoring.batch.span_end`).
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # The lists behind the numbers, in their order (see shared.scores.repository.candidates).
@@ -286,8 +288,9 @@ class Feedback(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSONB)
     evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     next_transition_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The latest time among the state's status steps (migration 0016): the finished span's end.
-    last_step_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the finished span ends (migration 0017): the end of processing, or the latest status
+    # step of a subject that has none (`services.scoring.batch.span_end`).
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         *listing_indexes("feedback", "feedback_id"),

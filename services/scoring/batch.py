@@ -7,7 +7,7 @@ tested exhaustively on this code alone; `service.py` wraps it in a database tran
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -26,6 +26,7 @@ from shared.rules.contributions import (
 )
 from shared.rules.dossier import (
     Facts,
+    Mark,
     State,
     apply_event,
     empty_state,
@@ -36,12 +37,13 @@ from shared.rules.feedback import (
     REGISTER_FIELDS as FEEDBACK_FIELDS,
 )
 from shared.rules.feedback import (
+    end_of_handling,
     evaluate_feedback,
     feedback_contributions,
     feedback_transition,
     read_feedback,
 )
-from shared.rules.ontime import DossierOutcome, Outcome, OverdueReason
+from shared.rules.ontime import DossierOutcome, Outcome, OverdueReason, end_of_processing
 from shared.workdays import WorkingCalendar
 
 RowT = TypeVar("RowT")
@@ -74,8 +76,8 @@ class DossierRow:
     state: State
     evaluated_at: datetime
     next_transition_at: datetime | None
-    # The latest of the state's status steps: the end of a finished dossier's span.
-    last_step_at: datetime | None
+    # Where a finished dossier's span ends (`shared.models.FINISHED_SPAN`): see `span_end`.
+    ended_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -88,7 +90,7 @@ class FeedbackRow:
     state: State
     evaluated_at: datetime
     next_transition_at: datetime | None
-    last_step_at: datetime | None
+    ended_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -229,6 +231,15 @@ def add_change(
             deltas.add_difference(unit, new, NOTHING)
 
 
+def span_end(end: datetime | None, marks: Sequence[Mark]) -> datetime | None:
+    """Where a subject's span ends (`ended_at`): at its end (of processing, of handling), so that
+    the span index of the finished holds just those being processed at an instant; at its latest
+    step if it has none (never accepted; or open, which that index leaves out): no end is later."""
+    if end is not None:
+        return end
+    return marks[-1].at if marks else None
+
+
 class DossierRules:
     key = "dossier_code"
 
@@ -280,7 +291,7 @@ class DossierRules:
             state=state,
             evaluated_at=now,
             next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
-            last_step_at=facts.marks[-1].at if facts.marks else None,
+            ended_at=span_end(end_of_processing(facts, now), facts.marks),
         )
 
 
@@ -325,7 +336,7 @@ class FeedbackRules:
             next_transition_at=feedback_transition(
                 facts, now, self.calendar, self.kinds, self.workdays
             ),
-            last_step_at=facts.marks[-1].at if facts.marks else None,
+            ended_at=span_end(end_of_handling(facts, now), facts.marks),
         )
         return facts.unit_code, new, row
 

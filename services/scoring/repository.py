@@ -280,17 +280,17 @@ _SAVE_DOSSIERS = """
 INSERT INTO dossiers (
     dossier_code, unit_code, procedure_code, status, received_at, due_at, outcome,
     overdue_reason, effective_due_at, clock_stopped_at, state, evaluated_at, next_transition_at,
-    last_step_at
+    ended_at
 )
 SELECT d.code, d.unit, d.procedure, d.status, d.received_at, d.due_at, d.outcome, d.reason,
        d.effective_due_at, d.clock_stopped_at, d.state::jsonb, d.evaluated_at, d.next_at,
-       d.last_step_at
+       d.ended_at
 FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[],
     $12::timestamptz[], $13::timestamptz[], $14::timestamptz[]
 ) AS d(code, unit, procedure, status, received_at, due_at, outcome, reason, effective_due_at,
-       clock_stopped_at, state, evaluated_at, next_at, last_step_at)
+       clock_stopped_at, state, evaluated_at, next_at, ended_at)
 ON CONFLICT (dossier_code) DO UPDATE SET
     unit_code = excluded.unit_code,
     procedure_code = excluded.procedure_code,
@@ -304,7 +304,7 @@ ON CONFLICT (dossier_code) DO UPDATE SET
     state = excluded.state,
     evaluated_at = excluded.evaluated_at,
     next_transition_at = excluded.next_transition_at,
-    last_step_at = excluded.last_step_at
+    ended_at = excluded.ended_at
 """
 
 _ADD_COUNTS = """
@@ -340,21 +340,21 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[DossierRow]) -> No
         [orjson.dumps(r.state).decode() for r in rows],
         [r.evaluated_at for r in rows],
         [r.next_transition_at for r in rows],
-        [r.last_step_at for r in rows],
+        [r.ended_at for r in rows],
     )
 
 
 _SAVE_FEEDBACK = """
 INSERT INTO feedback (
     feedback_id, unit_code, status, received_at, late, state, evaluated_at, next_transition_at,
-    last_step_at
+    ended_at
 )
 SELECT f.id, f.unit, f.status, f.received_at, f.late, f.state::jsonb, f.evaluated_at, f.next_at,
-       f.last_step_at
+       f.ended_at
 FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[], $6::text[],
     $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]
-) AS f(id, unit, status, received_at, late, state, evaluated_at, next_at, last_step_at)
+) AS f(id, unit, status, received_at, late, state, evaluated_at, next_at, ended_at)
 ON CONFLICT (feedback_id) DO UPDATE SET
     unit_code = excluded.unit_code,
     status = excluded.status,
@@ -363,7 +363,7 @@ ON CONFLICT (feedback_id) DO UPDATE SET
     state = excluded.state,
     evaluated_at = excluded.evaluated_at,
     next_transition_at = excluded.next_transition_at,
-    last_step_at = excluded.last_step_at
+    ended_at = excluded.ended_at
 """
 
 
@@ -382,7 +382,7 @@ async def save_feedback(session: AsyncSession, rows: Sequence[FeedbackRow]) -> N
         [orjson.dumps(r.state).decode() for r in rows],
         [r.evaluated_at for r in rows],
         [r.next_transition_at for r in rows],
-        [r.last_step_at for r in rows],
+        [r.ended_at for r in rows],
     )
 
 

@@ -117,7 +117,7 @@ def feedback_contributions(
         return NOTHING
     cells: Cells = {}
     at_now = evaluate_feedback(facts, now, workdays)
-    ended = _end(facts, now)
+    ended = end_of_handling(facts, now)
     outcomes: dict[datetime, FeedbackOutcome] = {now: at_now}
     for kind in kinds:
         _add_receipt_cells(cells, calendar.period_of(kind, received).key, facts, at_now)
@@ -141,7 +141,7 @@ def feedback_contribution_in(
     cells: Cells = {}
     if period.contains(received):
         _add_receipt_cells(cells, period.key, facts, evaluate_feedback(facts, now, workdays))
-    if period.start <= (_end(facts, now) or now):
+    if period.start <= (end_of_handling(facts, now) or now):
         outcome = evaluate_feedback(facts, min(period.end, now), workdays)
         cells[(period.key, ON_TIME)] = (int(not outcome.late), 1)
     return Contribution(cells=cells)
@@ -156,7 +156,9 @@ def _add_receipt_cells(
     cells[(period_key, BY_CATEGORY)] = (int(facts.category == FeedbackCategory.REGULATION), 1)
 
 
-def _end(facts: FeedbackFacts, as_of: datetime) -> datetime | None:
+def end_of_handling(facts: FeedbackFacts, as_of: datetime) -> datetime | None:
+    """When the feedback was refused or its answer published, the first of them, among the steps
+    up to `as_of`."""
     ends = [
         t
         for t in (

@@ -225,11 +225,12 @@ def _key_column(model: Subject) -> InstrumentedAttribute[str]:
 
 
 def finished_span(model: Subject) -> ColumnElement[Any]:
-    """From receipt to the latest status step (`shared.models.FINISHED_SPAN`), indexed by GiST
-    for the subjects with no transition ahead: a finished subject's end is one of its steps."""
+    """From receipt to the end of processing (`shared.models.FINISHED_SPAN`), indexed by GiST for
+    the subjects with no transition ahead: it holds the instants a finished subject was being
+    processed at."""
     return func.tstzrange(
         model.received_at,
-        func.greatest(model.received_at, model.last_step_at),
+        func.greatest(model.received_at, model.ended_at),
         "[]",
     )
 
@@ -349,8 +350,8 @@ async def states_of_range(
     as the database sends them (a server-side cursor): what the range's counts are computed
     from, in worker processes, while the next ones arrive. `unfinished_at_end`: only those that
     may not have finished by the range's end (what its day counts leave out,
-    `shared.rules.contributions.unsettled_in`): still open, or finished with a step at or after
-    its end (the GiST index of the spans holding an instant)."""
+    `shared.rules.contributions.unsettled_in`): still open, or finished at or after its end (the
+    GiST index of the spans holding an instant)."""
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
     if unfinished_at_end:

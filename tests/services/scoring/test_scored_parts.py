@@ -22,7 +22,7 @@ DOSSIERS = 90
 
 _ROWS = """
 SELECT dossier_code, unit_code, status, outcome, overdue_reason, effective_due_at,
-       clock_stopped_at, next_transition_at, last_step_at, state
+       clock_stopped_at, next_transition_at, ended_at, state
 FROM dossiers ORDER BY dossier_code
 """
 _COUNTS = """

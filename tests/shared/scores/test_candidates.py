@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.audits import DOSSIER_COLUMNS
@@ -91,6 +92,46 @@ async def test_a_narrowed_part_holds_every_member(db_url: str) -> None:
     finally:
         await engine.dispose()
     assert narrower >= len(SPARSE) * len(periods)
+
+
+async def test_the_candidates_hold_every_member_among_all_states(db_url: str) -> None:
+    """Read through the listing indexes (the finished spans among them), the lists are those the
+    rules find scanning every stored dossier, in the lists' order."""
+    rng = random.Random(768)
+    await store(db_url, [e for i in range(160) for e in _dossier(rng, f"D{i}", NOW)])
+    await step_until_idle(db_url, ManualClock(NOW))
+    periods = [
+        CALENDAR.parse("2026-11"),
+        CALENDAR.parse("2026-W49"),
+        CALENDAR.day_range(TODAY - 20 * DAY, TODAY - 9 * DAY),
+        CALENDAR.day_range(TODAY - 3 * DAY, TODAY - 3 * DAY),
+    ]
+    engine = create_engine(db_url, application_name="test")
+    try:
+        async with create_sessionmaker(engine)() as session:
+            as_of = await repository.as_of(session)
+            assert as_of is not None
+            every = (
+                await session.execute(
+                    select(Dossier.dossier_code, Dossier.state).order_by(
+                        Dossier.received_at, Dossier.dossier_code
+                    )
+                )
+            ).all()
+            for indicator in ("2.1", "1.4"):
+                for period in periods:
+                    expected = [
+                        code
+                        for code, state in every
+                        if dossier_member(state, period, indicator, as_of) is not None
+                    ]
+                    found, _ = await _members(
+                        session, indicator, Part.DENOMINATOR, None, period, as_of, None
+                    )
+                    assert expected, (indicator, period.key)
+                    assert found == expected, (indicator, period.key)
+    finally:
+        await engine.dispose()
 
 
 def test_the_dense_parts_are_not_narrowed() -> None:

@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import Text, cast, select
 
 from shared.clock import ManualClock
 from shared.db import create_engine, create_sessionmaker
 from shared.methodology import load_methodology
 from shared.models import Dossier, Feedback
 from shared.periods import Calendar, Period
-from shared.rules.members import Basis, range_counts
+from shared.rules.members import range_counts
 from shared.scores import repository
 from shared.scores.board import CatalogueCache, ScoreBoard
 from shared.scores.repository import PeriodCounts, split_counts
@@ -55,7 +56,10 @@ def _dossier(rng: random.Random, code: str, until: datetime) -> list[dict[str, A
         return events
     step("IN_PROGRESS", timedelta(minutes=5))
     if fate == "done":
-        step("COMPLETED", due_in * rng.uniform(0.1, 0.9))
+        completed = step("COMPLETED", due_in * rng.uniform(0.1, 0.9))
+        if rng.random() < 0.5:
+            # Its processing ended when completed, not at the return (a span's end).
+            step("RESULT_RETURNED", completed - at + timedelta(hours=rng.randint(1, 96)))
     elif fate == "late":
         step("COMPLETED", due_in * rng.uniform(1.1, 3))
     elif fate == "paused":
@@ -97,14 +101,11 @@ def _ranges() -> list[Period]:
 
 
 async def _every_state(session: Any, period: Period, as_of: datetime) -> PeriodCounts:
-    """The rules over every candidate's state: what the range's counts were before day counts."""
+    """The rules over every stored state, whatever the indexes say may count."""
     states: dict[type, list[Any]] = {Dossier: [], Feedback: []}
     for model in states:
-        chunks = repository.states_of_range(
-            session, model, Basis.PROCESSING, period.start, period.end, 500
-        )
-        async for chunk in chunks:
-            states[model].extend(orjson.loads(text) for text in chunk)
+        texts = await session.scalars(select(cast(model.state, Text)))
+        states[model].extend(orjson.loads(text) for text in texts)
     counts = range_counts(
         states[Dossier], states[Feedback], period, as_of, WORKDAYS, harness.PROVINCE
     )
