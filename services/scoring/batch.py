@@ -30,6 +30,7 @@ from shared.rules.dossier import (
     State,
     apply_event,
     empty_state,
+    procedure_of,
     read_facts,
     set_catalogue_facts,
 )
@@ -259,11 +260,11 @@ class DossierRules:
     def evaluate(
         self, code: str, state: State, now: datetime
     ) -> tuple[str | None, Contribution, DossierRow]:
+        # The catalogue's word first, so that the facts are read once (they hold it).
+        procedure = procedure_of(state)
+        if procedure is not None:
+            set_catalogue_facts(state, self.catalogue.get(procedure, {}))
         facts = read_facts(state)
-        if facts.procedure_code is not None:
-            known = self.catalogue.get(facts.procedure_code, {})
-            if set_catalogue_facts(state, known):
-                facts = read_facts(state)
         at_now = outcome_now(facts, now)
         new = contributions(facts, now, self.calendar, self.kinds, at_now, days=True)
         return facts.unit_code, new, self._row(code, state, facts, now, at_now)
