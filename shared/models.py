@@ -226,6 +226,12 @@ class Dossier(Base):
     # Where the finished span ends (migration 0017): the end of processing, or the latest status
     # step of a subject that has none (`services.scoring.batch.span_end`).
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What a range ended while it was being processed counts of it, where that end alone decides
+    # (`shared.rules.contributions.OnTimeUntil`, migration 0018): on time before `overdue_from`
+    # (never overdue: None), satisfied unless `disliked`. `disliked` is None where the end does
+    # not decide alone: the range then reads its state.
+    overdue_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disliked: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         # The lists behind the numbers, in their order (see shared.scores.repository.candidates).

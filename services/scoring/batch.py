@@ -19,8 +19,10 @@ from shared.rules.contributions import (
     Contribution,
     CountDeltas,
     DeltaSum,
+    OnTimeUntil,
     contributions,
     next_transition,
+    on_time_until,
     outcome_now,
     with_province,
 )
@@ -79,6 +81,8 @@ class DossierRow:
     next_transition_at: datetime | None
     # Where a finished dossier's span ends (`shared.models.FINISHED_SPAN`): see `span_end`.
     ended_at: datetime | None
+    # Its counts in a range ended while it was in process, if the range's end alone decides them.
+    on_time_until: OnTimeUntil | None
 
 
 @dataclass(slots=True)
@@ -293,6 +297,7 @@ class DossierRules:
             evaluated_at=now,
             next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
             ended_at=span_end(end_of_processing(facts, now), facts.marks),
+            on_time_until=on_time_until(facts, now),
         )
 
 

@@ -280,17 +280,17 @@ _SAVE_DOSSIERS = """
 INSERT INTO dossiers (
     dossier_code, unit_code, procedure_code, status, received_at, due_at, outcome,
     overdue_reason, effective_due_at, clock_stopped_at, state, evaluated_at, next_transition_at,
-    ended_at
+    ended_at, overdue_from, disliked
 )
 SELECT d.code, d.unit, d.procedure, d.status, d.received_at, d.due_at, d.outcome, d.reason,
        d.effective_due_at, d.clock_stopped_at, d.state::jsonb, d.evaluated_at, d.next_at,
-       d.ended_at
+       d.ended_at, d.overdue_from, d.disliked
 FROM unnest(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-    $12::timestamptz[], $13::timestamptz[], $14::timestamptz[]
+    $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::bool[]
 ) AS d(code, unit, procedure, status, received_at, due_at, outcome, reason, effective_due_at,
-       clock_stopped_at, state, evaluated_at, next_at, ended_at)
+       clock_stopped_at, state, evaluated_at, next_at, ended_at, overdue_from, disliked)
 ON CONFLICT (dossier_code) DO UPDATE SET
     unit_code = excluded.unit_code,
     procedure_code = excluded.procedure_code,
@@ -304,7 +304,9 @@ ON CONFLICT (dossier_code) DO UPDATE SET
     state = excluded.state,
     evaluated_at = excluded.evaluated_at,
     next_transition_at = excluded.next_transition_at,
-    ended_at = excluded.ended_at
+    ended_at = excluded.ended_at,
+    overdue_from = excluded.overdue_from,
+    disliked = excluded.disliked
 """
 
 _ADD_COUNTS = """
@@ -341,6 +343,8 @@ async def save_dossiers(session: AsyncSession, rows: Sequence[DossierRow]) -> No
         [r.evaluated_at for r in rows],
         [r.next_transition_at for r in rows],
         [r.ended_at for r in rows],
+        [None if r.on_time_until is None else r.on_time_until.overdue_from for r in rows],
+        [None if r.on_time_until is None else r.on_time_until.disliked for r in rows],
     )
 
 

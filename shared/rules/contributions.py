@@ -24,7 +24,14 @@ from shared.events import Channel, Rating
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import ACTIVITY_SEPARATOR, activity_id
 from shared.rules.dossier import Facts
-from shared.rules.ontime import Outcome, end_of_processing, evaluate, overdue_crossing
+from shared.rules.ontime import (
+    END_PRIORITY,
+    Outcome,
+    end_of_processing,
+    evaluate,
+    overdue_crossing,
+    overdue_from,
+)
 
 Cell = tuple[str, str]
 Cells = dict[Cell, tuple[int, int]]
@@ -262,6 +269,44 @@ def unsettled_in(facts: Facts, period: Period, now: datetime) -> Contribution:
     if finished_at is not None and finished_at < period.end:
         return NOTHING
     return Contribution(processing=contribution_in(facts, period, now).processing)
+
+
+@dataclass(frozen=True, slots=True)
+class OnTimeUntil:
+    """What `unsettled_in` gives a dossier in any range ending at an instant E it had not
+    finished by, when E alone decides it: counted once in 2.1 and 5.4, on time in 2.1 if
+    E < `overdue_from` (None: always), and in 5.4 if that and not `disliked`. Stored with its row
+    (`dossiers.overdue_from`, `dossiers.disliked`), so that a range ended in the past counts these
+    in the database rather than reading their states."""
+
+    overdue_from: datetime | None
+    disliked: bool
+
+
+_END_STEPS = frozenset().union(*END_PRIORITY)
+
+
+def on_time_until(facts: Facts, now: datetime) -> OnTimeUntil | None:
+    """`OnTimeUntil` of an accepted dossier, as known at `now`; None where a range's end does not
+    decide alone: an end step of lower priority came before its end of processing (a suspension
+    before the completion), and a range holding that step counts the dossier as finished there."""
+    first_end = next((m.at for m in facts.marks if m.status in _END_STEPS and m.at <= now), None)
+    end = end_of_processing(facts, now)
+    if not facts.accepted or facts.received_at is None:
+        return None
+    if first_end is not None and end is not None and first_end < end:
+        return None
+    disliked = facts.complaint or facts.rating == Rating.UNSATISFIED
+    return OnTimeUntil(overdue_from(facts), disliked)
+
+
+def add_unsettled(
+    deltas: CountDeltas, unit: str, period_key: str, counted: int, on_time: int, satisfied: int
+) -> None:
+    """Add what `unsettled_in` gives `counted` dossiers of `unit` decided by the period's end
+    alone (`OnTimeUntil`), `on_time` of them on time at that end and `satisfied` satisfied."""
+    _add(deltas, (unit, period_key, ON_TIME), on_time, counted)
+    _add(deltas, (unit, period_key, SATISFACTION), satisfied, counted)
 
 
 def next_transition(

@@ -167,3 +167,31 @@ def overdue_crossing(facts: Facts, outcome: Outcome) -> datetime | None:
         return None
     # On time while adjusted_end <= due_at, so the first overdue instant is just after.
     return facts.due_at + outcome.closed_pause + timedelta(microseconds=1)
+
+
+_PAUSE_STEPS = frozenset({SUPPLEMENT_REQUESTED, SUPPLEMENTED})
+_TICK = timedelta(microseconds=1)
+
+
+def overdue_from(facts: Facts) -> datetime | None:
+    """The first instant at which an accepted dossier not finished by then is overdue: for any
+    instant E from its receipt on at which no end step has come yet, `evaluate(facts, E).on_time`
+    if and only if E < overdue_from (None: on time at every such instant).
+
+    Lateness only grows with time (the adjusted end never goes back, requests only add up), so
+    there is one such instant. Between two supplement steps nothing moves the pauses: the
+    adjusted end is E less the closed pauses, or stands still while a request is pending, and
+    the crossing of the due time, if any, is found in the first interval that holds it."""
+    received = facts.received_at
+    assert received is not None
+    steps = sorted({m.at for m in facts.marks if m.status in _PAUSE_STEPS and m.at > received})
+    starts = [received, *steps]
+    for index, start in enumerate(starts):
+        outcome = evaluate(facts, start)
+        if not outcome.on_time:
+            return start
+        if facts.due_at is not None and outcome.pending_since is None:
+            crossing = facts.due_at + outcome.closed_pause + _TICK
+            if index + 1 == len(starts) or crossing < starts[index + 1]:
+                return crossing
+    return None

@@ -23,7 +23,7 @@ from shared.methodology import Methodology, Ratio, UnitScore, score
 from shared.models import CATALOGUE_VERSION, Dossier, Feedback
 from shared.periods import Calendar, Period, PeriodKind
 from shared.rules.catalogue import Activity, CatalogueRules, Member
-from shared.rules.contributions import IN_PROGRESS, CountDeltas, with_province
+from shared.rules.contributions import IN_PROGRESS, CountDeltas, add_unsettled, with_province
 from shared.rules.members import Basis, summed, unsettled_deltas_of_text
 from shared.scores import history, repository
 from shared.scores.repository import PeriodCounts, PeriodState, UnitRecord, split_counts
@@ -341,10 +341,10 @@ class ScoreBoard:
 
     async def _range(self, session: AsyncSession, period: Period, as_of: datetime) -> PeriodCounts:
         """A range's counts: the sum of its day counts (kept by scoring), with the dossiers in
-        progress (kept too) if it holds `as_of`, and what the day counts leave out computed from
-        states: the dossiers not finished by its end, if it ended before `as_of` (a range up to
-        today reads none), and the feedback (no day counts; a few hundred, not tens of thousands).
-        """
+        progress (kept too) if it holds `as_of`, and what the day counts leave out: the dossiers
+        not finished by its end, if it ended before `as_of` (a range up to today has none),
+        counted in the database where its end alone decides them, else from their states; and
+        the feedback, from states (no day counts; a few hundred, not tens of thousands)."""
         with collector_paused():
             return await self._range_summed(session, period, as_of)
 
@@ -361,6 +361,13 @@ class ScoreBoard:
         loop = asyncio.get_running_loop()
         computing: list[asyncio.Future[CountDeltas]] = []
         computed: list[CountDeltas] = []
+        if period.end <= as_of:
+            decided: CountDeltas = {}
+            for unit, counted, on_time, satisfied in await repository.unsettled_counts(
+                session, period.end
+            ):
+                add_unsettled(decided, unit, period.key, counted, on_time, satisfied)
+            computed.append(decided)
         for model in (Dossier, Feedback) if period.end <= as_of else (Feedback,):
             chunks = repository.states_of_range(
                 session,

@@ -355,16 +355,10 @@ async def states_of_range(
     text_state = cast(model.state, Text)
     may_count = [model.received_at < end, *_can_count(model)]
     if unfinished_at_end:
-        may_count.append(
-            or_(
-                model.next_transition_at.is_not(None),
-                and_(
-                    model.next_transition_at.is_(None),
-                    model.received_at.is_not(None),
-                    finished_span(model).op("@>")(end),
-                ),
-            )
-        )
+        may_count.append(_unfinished_at(model, end))
+        if model is Dossier:
+            # The others are counted in the database (`unsettled_counts`).
+            may_count.append(Dossier.disliked.is_(None))
     elif basis is Basis.RECEIPT:
         may_count.append(model.received_at >= start)
     else:
@@ -383,6 +377,46 @@ async def states_of_range(
     result = await session.stream_scalars(query)
     async for part in result.partitions(size):
         yield list(part)
+
+
+def _unfinished_at(model: Subject, instant: datetime) -> ColumnElement[bool]:
+    """Still open, or finished at or after `instant` (the span of those holding it)."""
+    return or_(
+        model.next_transition_at.is_not(None),
+        and_(
+            model.next_transition_at.is_(None),
+            model.received_at.is_not(None),
+            finished_span(model).op("@>")(instant),
+        ),
+    )
+
+
+async def unsettled_counts(session: AsyncSession, end: datetime) -> list[tuple[str, int, int, int]]:
+    """(unit, counted, on time, satisfied) at `end` of the counted dossiers received before it
+    and not finished by it, whose counts there `end` alone decides (`dossiers.disliked` known,
+    `shared.rules.contributions.OnTimeUntil`): what a range ended at `end` leaves out of its day
+    counts, but for the dossiers whose states must be read (`states_of_range`)."""
+    on_time = or_(Dossier.overdue_from.is_(None), Dossier.overdue_from > end)
+    query = (
+        select(
+            Dossier.unit_code,
+            func.count(),
+            func.count().filter(on_time),
+            func.count().filter(and_(on_time, Dossier.disliked.is_(False))),
+        )
+        .where(
+            Dossier.received_at < end,
+            Dossier.outcome != DossierOutcome.NOT_COUNTED,
+            Dossier.unit_code.is_not(None),
+            Dossier.disliked.is_not(None),
+            _unfinished_at(Dossier, end),
+        )
+        .group_by(Dossier.unit_code)
+    )
+    return [
+        (str(unit), int(counted), int(on_time), int(satisfied))
+        for unit, counted, on_time, satisfied in await session.execute(query)
+    ]
 
 
 _SUMMED_COUNTS = """
