@@ -21,6 +21,7 @@ from alembic import op
 
 from shared.rules.contributions import on_time_until
 from shared.rules.dossier import read_facts
+from shared.rules.ontime import end_of_processing
 
 revision: str = "0018"
 down_revision: str | None = "0017"
@@ -48,7 +49,8 @@ def upgrade() -> None:
     while page := bind.execute(_PAGE, {"after": after}).all():
         codes, overdue_from, disliked = [], [], []
         for code, text, evaluated_at in page:
-            terms = on_time_until(read_facts(orjson.loads(text)), evaluated_at)
+            facts = read_facts(orjson.loads(text))
+            terms = on_time_until(facts, end_of_processing(facts, evaluated_at))
             if terms is not None:
                 codes.append(code)
                 overdue_from.append(terms.overdue_from)

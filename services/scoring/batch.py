@@ -277,6 +277,7 @@ class DossierRules:
         self, code: str, state: State, facts: Facts, now: datetime, outcome: Outcome | None
     ) -> DossierRow:
         listed, reason, effective_due, stopped = DossierOutcome.NOT_COUNTED, None, None, None
+        ended = end_of_processing(facts, now)
         if outcome is not None:
             listed, reason = outcome.listed, outcome.overdue_reason
             if facts.due_at is not None:
@@ -296,8 +297,8 @@ class DossierRules:
             state=state,
             evaluated_at=now,
             next_transition_at=next_transition(facts, now, self.calendar, self.kinds, outcome),
-            ended_at=span_end(end_of_processing(facts, now), facts.marks),
-            on_time_until=on_time_until(facts, now),
+            ended_at=span_end(ended, facts.marks),
+            on_time_until=on_time_until(facts, ended),
         )
 
 

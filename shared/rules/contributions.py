@@ -286,16 +286,19 @@ class OnTimeUntil:
 _END_STEPS = frozenset().union(*END_PRIORITY)
 
 
-def on_time_until(facts: Facts, now: datetime) -> OnTimeUntil | None:
-    """`OnTimeUntil` of an accepted dossier, as known at `now`; None where a range's end does not
-    decide alone: an end step of lower priority came before its end of processing (a suspension
-    before the completion), and a range holding that step counts the dossier as finished there."""
-    first_end = next((m.at for m in facts.marks if m.status in _END_STEPS and m.at <= now), None)
-    end = end_of_processing(facts, now)
+def on_time_until(facts: Facts, end: datetime | None) -> OnTimeUntil | None:
+    """`OnTimeUntil` of an accepted dossier whose processing ended at `end` (None: not yet), as
+    known now; None where a range's end does not decide alone: an end step of lower priority came
+    before `end` (a suspension before the completion), and a range holding that step counts the
+    dossier as finished there."""
     if not facts.accepted or facts.received_at is None:
         return None
-    if first_end is not None and end is not None and first_end < end:
-        return None
+    if end is not None:
+        for mark in facts.marks:  # by time
+            if mark.at >= end:
+                break
+            if mark.status in _END_STEPS:
+                return None
     disliked = facts.complaint or facts.rating == Rating.UNSATISFIED
     return OnTimeUntil(overdue_from(facts), disliked)
 

@@ -184,6 +184,12 @@ def overdue_from(facts: Facts) -> datetime | None:
     the crossing of the due time, if any, is found in the first interval that holds it."""
     received = facts.received_at
     assert received is not None
+    for mark in facts.marks:
+        if mark.status in _PAUSE_STEPS:
+            break
+    else:
+        # Most dossiers: nothing asked of the citizen, late once past the due time.
+        return None if facts.due_at is None else facts.due_at + _TICK
     steps = sorted({m.at for m in facts.marks if m.status in _PAUSE_STEPS and m.at > received})
     starts = [received, *steps]
     for index, start in enumerate(starts):

@@ -392,7 +392,7 @@ def _unfinished_at(model: Subject, instant: datetime) -> ColumnElement[bool]:
 
 
 async def unsettled_counts(session: AsyncSession, end: datetime) -> list[tuple[str, int, int, int]]:
-    """(unit, counted, on time, satisfied) at `end` of the counted dossiers received before it
+    """(unit, counted, on time, satisfied) at `end` of the accepted dossiers received before it
     and not finished by it, whose counts there `end` alone decides (`dossiers.disliked` known,
     `shared.rules.contributions.OnTimeUntil`): what a range ended at `end` leaves out of its day
     counts, but for the dossiers whose states must be read (`states_of_range`)."""
@@ -406,8 +406,8 @@ async def unsettled_counts(session: AsyncSession, end: datetime) -> list[tuple[s
         )
         .where(
             Dossier.received_at < end,
-            Dossier.outcome != DossierOutcome.NOT_COUNTED,
             Dossier.unit_code.is_not(None),
+            # Known for accepted dossiers only.
             Dossier.disliked.is_not(None),
             _unfinished_at(Dossier, end),
         )

@@ -83,7 +83,8 @@ def test_a_range_ended_before_now_leaves_out_what_on_time_until_says(
 ) -> None:
     facts = facts_of(events)
     now = min(START + timedelta(hours=now_hours), END + 10 * DAY)
-    terms = on_time_until(facts, now)
+    ended = end_of_processing(facts, now)
+    terms = on_time_until(facts, ended)
     if terms is None:
         return
     last = (START + timedelta(days=days)).astimezone(CALENDAR.tz).date()
@@ -91,7 +92,6 @@ def test_a_range_ended_before_now_leaves_out_what_on_time_until_says(
     if period.end > now:
         return
     assert facts.received_at is not None
-    ended = end_of_processing(facts, now)
     still_in_process = facts.received_at < period.end and (ended is None or ended >= period.end)
     expected = {}
     if still_in_process:
@@ -124,8 +124,10 @@ def test_a_suspension_before_the_completion_is_not_decided_by_the_instant_alone(
         dossier_event("D", "SUSPENDED", t0 + DAY),
         dossier_event("D", "COMPLETED", t0 + 3 * DAY),
     ]
-    assert on_time_until(facts_of(events), t0 + 9 * DAY) is None
+    facts = facts_of(events)
+    assert on_time_until(facts, end_of_processing(facts, t0 + 9 * DAY)) is None
     returned = [*events[:1], events[2], dossier_event("D", "RESULT_RETURNED", t0 + 4 * DAY)]
-    decided = on_time_until(facts_of(returned), t0 + 9 * DAY)
+    facts = facts_of(returned)
+    decided = on_time_until(facts, end_of_processing(facts, t0 + 9 * DAY))
     assert decided is not None
     assert decided.overdue_from == t0 + 2 * DAY + TICK
