@@ -27,6 +27,8 @@ END_PRIORITY: tuple[frozenset[str], ...] = (
 SUPPLEMENT_REQUESTED = DossierStatus.SUPPLEMENT_REQUESTED
 SUPPLEMENTED = DossierStatus.SUPPLEMENTED
 _ZERO = timedelta(0)
+# Times are kept to the microsecond: the first instant after another.
+_TICK = timedelta(microseconds=1)
 
 
 class DossierOutcome(StrEnum):
@@ -166,11 +168,10 @@ def overdue_crossing(facts: Facts, outcome: Outcome) -> datetime | None:
     if facts.due_at is None:
         return None
     # On time while adjusted_end <= due_at, so the first overdue instant is just after.
-    return facts.due_at + outcome.closed_pause + timedelta(microseconds=1)
+    return facts.due_at + outcome.closed_pause + _TICK
 
 
 _PAUSE_STEPS = frozenset({SUPPLEMENT_REQUESTED, SUPPLEMENTED})
-_TICK = timedelta(microseconds=1)
 
 
 def overdue_from(facts: Facts) -> datetime | None:
