@@ -4,8 +4,9 @@
 A dossier's result is often returned days after it was completed. Ended at its latest step, the
 span of such a dossier still held every instant up to the return, so the GiST index named it
 among those "still being processed" when a period began, and the rules then left it out: on a
-simulated province, more than half of the span's matches at a month's start, read and judged for
-nothing by the first page of 2.1's list and by a range's unsettled dossiers.
+simulated province, a fifth of the span's matches at a month's start (7,820 for 6,251), and more
+than half of the oldest, which the first page of 2.1's list reads first, read and judged for
+nothing there and by a range's unsettled dossiers.
 
 Rows written before this migration are filled here from their stored states, by the same rules
 as scoring's (`shared.rules.ontime.end_of_processing`, `shared.rules.feedback.end_of_handling`)
