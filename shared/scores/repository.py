@@ -362,17 +362,7 @@ async def states_of_range(
     elif basis is Basis.RECEIPT:
         may_count.append(model.received_at >= start)
     else:
-        may_count.append(
-            or_(
-                model.received_at >= start,
-                model.next_transition_at.is_not(None),
-                and_(
-                    model.next_transition_at.is_(None),
-                    model.received_at.is_not(None),
-                    finished_span(model).op("@>")(start),
-                ),
-            )
-        )
+        may_count.append(or_(model.received_at >= start, _unfinished_at(model, start)))
     query = select(text_state).where(*may_count).execution_options(yield_per=size)
     result = await session.stream_scalars(query)
     async for part in result.partitions(size):
