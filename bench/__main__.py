@@ -221,6 +221,7 @@ class Bench:
                 f"records were produced beforehand in {province.produced_in:.1f} s"
             )
             self.report.note(f"end to end: {e2e.flowing_cpu_summary()}")
+            self.report.note(f"end to end: {e2e.written_summary()}")
             api = await api_process.start(group, broker)
             self.report.note(
                 f"api: {api.workers} worker process(es)"

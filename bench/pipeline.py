@@ -86,6 +86,8 @@ class EndToEnd:
     first_stored: int
     # The CPU seconds each side used while records flowed (first batch stored -> all scored).
     flowing_cpu: Counter[str]
+    # Of each table scoring and ingest write: (rows written, inserted or updated; rows it holds).
+    written: dict[str, tuple[int, int]]
 
     @property
     def events_per_second(self) -> float:
@@ -108,6 +110,16 @@ class EndToEnd:
             f"{used / (waits.CORES * wall) * 100:.0f} % of {waits.CORES} cores"
         )
 
+    def written_summary(self) -> str:
+        """How often each row was written: a dossier whose events fall in several of scoring's
+        steps is read, evaluated and written at each (a replay in one batch writes it once)."""
+        parts = ", ".join(
+            f"{table} {writes:,} for {rows:,} rows ({writes / max(rows, 1):.2f} each, "
+            f"{writes / max(self.stored, 1):.2f} an event)"
+            for table, (writes, rows) in self.written.items()
+        )
+        return f"rows written: {parts}"
+
 
 async def end_to_end(url: str, broker: str, group: Services, province: Province) -> EndToEnd:
     """Start ingest and scoring; time them until every record is offered and every event scored."""
@@ -126,6 +138,7 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
     )
     flowing_cpu = await cpu_by_side(url, services) - cpu_at_first
     seconds = seen - started
+    written = await rows_written(url)
     say(
         f"end to end: {done.offered} offered, {done.stored} stored and scored in {seconds:.1f} s"
         f" (ingest had offered every record at {ingested - started:.1f} s)"
@@ -138,7 +151,28 @@ async def end_to_end(url: str, broker: str, group: Services, province: Province)
         flowing - started,
         first.stored,
         flowing_cpu,
+        written,
     )
+
+
+_WRITTEN = """
+SELECT relname, n_tup_ins + n_tup_upd, n_live_tup FROM pg_stat_user_tables
+WHERE relname = ANY($1::text[]) ORDER BY relname
+"""
+# A backend reports its table counters at most once a second while busy, and an idle one within
+# ten seconds (PostgreSQL's PGSTAT_IDLE_INTERVAL): read sooner, the last steps may be missing.
+_STATS_REPORTED = 11.0
+
+
+async def rows_written(url: str) -> dict[str, tuple[int, int]]:
+    """The rows each table of the flow had written, in this (new) database, and holds."""
+    await asyncio.sleep(_STATS_REPORTED)
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(_WRITTEN, ["events", "dossiers", "indicator_counts"])
+    finally:
+        await connection.close()
+    return {table: (writes, live) for table, writes, live in rows}
 
 
 # Each service's connections, by the name it gives them (`shared.db.create_engine`).
