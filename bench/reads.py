@@ -2,8 +2,10 @@
 
 `/livez` answers without touching the database: the framework's own ceiling on this machine, the
 anchor of the read figures. The 304 runs send the ETag the api just gave; the live stream is
-paused for them, so that the ETag stays the one held (the counts would move it otherwise), and
-wrk counts the statuses to show it did.
+paused for them, so that the ETag mostly stays the one held (the events would move it), and wrk
+counts the statuses to show it did. The counts still move with time alone (in office hours,
+dossiers fall overdue at their due times), and each wrk thread then takes up the new ETag from
+the 200 it gets, as a polling screen does.
 """
 
 from __future__ import annotations
